@@ -1,0 +1,443 @@
+"""Configuration: load ``monitor.toml``, validate it (pydantic), resolve paths, read secrets
+from the environment, and dump the effective config with secrets redacted.
+
+Relative paths in the file resolve against the directory that holds the file. Secrets are
+never written in the file: keys ending in ``_env`` name the environment variable to read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .durations import format_duration, parse_duration
+from .errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/monitor.toml")
+LevelCode = Literal["info", "blue", "yellow", "orange", "red"]
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError as e:
+        raise ValueError(f"不是有效的网段 {value!r}，应写成 10.0.0.0/8 这样的 CIDR") from e
+    return value
+
+
+Cidr = Annotated[str, BeforeValidator(_check_cidr)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class StorageConfig(_Section):
+    path: Path
+    busy_timeout: Duration = 10.0
+
+
+class RulesConfig(_Section):
+    dir: Path = Path("rules")
+    reload_interval: Duration = 5.0
+
+
+class LoggingConfig(_Section):
+    dir: Path = Path("logs")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_bytes: StrictInt = Field(default=10 * 1024 * 1024, ge=1024)
+    backups: StrictInt = Field(default=5, ge=0)
+
+
+class FetchConfig(_Section):
+    user_agent: str = "yuqing-monitor/0.1 (+舆情监测; feed reader)"
+    timeout: Duration = 30.0           # total time cap per request, including the body
+    connect_timeout: Duration = 10.0
+    max_bytes: StrictInt = Field(default=15 * 1024 * 1024, ge=1024)
+    max_redirects: StrictInt = Field(default=5, ge=0, le=20)
+    concurrency: StrictInt = Field(default=20, ge=1)
+    per_host_concurrency: StrictInt = Field(default=2, ge=1)
+    proxy: str | None = None
+    allow_private_networks: list[Cidr] = Field(default_factory=list)
+    backoff_base: Duration = 60.0
+    backoff_max: Duration = 6 * 3600.0
+    jitter: float = Field(default=0.1, ge=0, le=0.5)
+    min_interval: Duration = 60.0      # never fetch a feed more often, whatever it says
+    failure_alert_after: StrictInt = Field(default=3, ge=1)
+
+
+class FeedConfig(_Section):
+    name: str = Field(min_length=1)
+    url: str
+    interval: Duration = 900.0
+    encoding: str | None = None
+    enabled: StrictBool = True
+    user_agent: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    proxy: str | None = None
+    allow_private: StrictBool | None = None
+    timezone: str = "Asia/Shanghai"
+    max_bytes: StrictInt | None = Field(default=None, ge=1024)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("地址应以 http:// 或 https:// 开头")
+        return v
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        import codecs
+
+        try:
+            codecs.lookup(v)
+        except LookupError as e:
+            raise ValueError(f"未知的编码 {v!r}（可用 utf-8、gb18030、big5 等）") from e
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except Exception as e:
+            raise ValueError(f"未知的时区 {v!r}（例如 Asia/Shanghai、UTC）") from e
+        return v
+
+
+class SmtpConfig(_Section):
+    host: str = "127.0.0.1"
+    port: StrictInt = Field(default=25, ge=1, le=65535)
+    sender: str = "yuqing@localhost"
+    username: str | None = None
+    password_env: str = "YUQING_SMTP_PASSWORD"
+    starttls: StrictBool = False
+    ssl: StrictBool = False
+    timeout: Duration = 30.0
+
+
+class RobotConfig(_Section):
+    webhook: str
+    secret_env: str | None = None
+
+
+class StaffConfig(_Section):
+    name: str = Field(min_length=1)
+    email: str | None = None
+    phone: str | None = None
+    webhook: str | None = None
+    webhook_secret_env: str | None = None
+    wecom: RobotConfig | None = None
+    dingtalk: RobotConfig | None = None
+    feishu: RobotConfig | None = None
+
+
+class RouteConfig(_Section):
+    categories: list[str] = Field(default_factory=lambda: ["*"])
+    min_level: LevelCode = "yellow"
+    notify: list[str] = Field(min_length=1)
+    escalate_after: Duration | None = None
+    escalate_to: list[str] = Field(default_factory=list)
+
+
+class WebConfig(_Section):
+    enabled: StrictBool = False
+    listen: str = "127.0.0.1:8700"
+    base_url: str | None = None
+    secret_env: str = "YUQING_WEB_SECRET"
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        host, _, port = v.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("应写成 主机:端口，例如 127.0.0.1:8700")
+        return v
+
+
+class Config(_Section):
+    storage: StorageConfig
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    smtp: SmtpConfig | None = None
+    staff: list[StaffConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    web: WebConfig = Field(default_factory=WebConfig)
+
+    # Not part of the file: where it was loaded from.
+    source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        seen: set[str] = set()
+        for i, feed in enumerate(self.feeds):
+            if feed.name in seen:
+                raise _KeyedValueError(f"feeds[{i}].name", f"订阅源名称 {feed.name!r} 重复，每个名称必须唯一")
+            seen.add(feed.name)
+        staff = set()
+        for i, person in enumerate(self.staff):
+            if person.name in staff:
+                raise _KeyedValueError(f"staff[{i}].name", f"人员 {person.name!r} 重复，每个名称必须唯一")
+            staff.add(person.name)
+        for i, route in enumerate(self.routes):
+            for key in ("notify", "escalate_to"):
+                for name in getattr(route, key):
+                    if name not in staff:
+                        raise _KeyedValueError(
+                            f"routes[{i}].{key}", f"未定义的人员 {name!r}：请先在 [[staff]] 中添加"
+                        )
+        return self
+
+    # ---- derived -----------------------------------------------------------------
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent if self.source else Path.cwd()
+
+    def feed(self, name: str) -> FeedConfig | None:
+        return next((f for f in self.feeds if f.name == name), None)
+
+    def secret(self, env_name: str | None) -> str | None:
+        """Read a secret from the environment (never from the file)."""
+        if not env_name:
+            return None
+        return os.environ.get(env_name) or None
+
+
+class _KeyedValueError(ValueError):
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+# ---- loading -------------------------------------------------------------------------
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("YUQING_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load, validate and resolve a config file; raises :class:`ConfigError`."""
+    p = Path(path) if path is not None else default_config_path()
+    if not p.exists():
+        raise ConfigError("配置文件不存在", file=str(p),
+                          hint="用 `yuqing init 目录` 生成一份，或用 --config 指定路径")
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"TOML 语法错误：{e}", file=str(p), hint="检查引号、括号和等号") from e
+    return parse_config(data, source=p, text=text)
+
+
+def parse_config(data: dict[str, Any], *, source: Path | None = None, text: str = "") -> Config:
+    fname = str(source) if source else "<config>"
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as e:
+        raise _to_config_error(e, data, fname, text) from None
+    except _KeyedValueError as e:  # pragma: no cover - pydantic wraps these
+        raise ConfigError(str(e), file=_with_line(fname, text, e.key), key=e.key) from None
+    cfg.source = source.resolve() if source else None
+    _resolve_paths(cfg)
+    return cfg
+
+
+def _resolve_paths(cfg: Config) -> None:
+    base = cfg.base_dir
+    cfg.storage.path = (base / cfg.storage.path).resolve()
+    cfg.rules.dir = (base / cfg.rules.dir).resolve()
+    cfg.logging.dir = (base / cfg.logging.dir).resolve()
+
+
+_MESSAGES = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "未知配置项",
+    "bool_type": "应为 true 或 false",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "string_type": "应为字符串（用引号括起来）",
+    "list_type": "应为列表，例如 [\"a\", \"b\"]",
+    "dict_type": "应为表（[section] 或 {...}）",
+    "model_type": "应为表（[section] 或 {...}）",
+    "greater_than_equal": "数值太小",
+    "less_than_equal": "数值太大",
+    "too_short": "不能为空",
+    "string_too_short": "不能为空",
+    "literal_error": "取值无效",
+}
+
+
+def _loc_to_key(loc: tuple[Any, ...]) -> str:
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += ("." if key else "") + str(part)
+    return key
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        candidates = [ann, *args]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return []
+    return list(model.model_fields) if model else []
+
+
+def _to_config_error(e: ValidationError, data: dict[str, Any], fname: str, text: str) -> ConfigError:
+    err = e.errors()[0]
+    loc = tuple(err.get("loc", ()))
+    etype = err.get("type", "")
+    ctx_err = (err.get("ctx") or {}).get("error")
+    if isinstance(ctx_err, _KeyedValueError):
+        key = ctx_err.key
+        return ConfigError(str(ctx_err), file=_with_line(fname, text, key), key=key)
+    key = _loc_to_key(loc)
+    msg = _MESSAGES.get(etype)
+    hint = None
+    if etype == "extra_forbidden":
+        allowed = _allowed_keys(loc)
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"是不是想写 {close[0]}？" if close else (
+            f"可用的配置项：{'、'.join(allowed)}" if allowed else None)
+    elif etype == "literal_error":
+        expected = (err.get("ctx") or {}).get("expected", "")
+        hint = f"可选值：{expected}"
+    elif etype == "missing":
+        hint = "参见 `yuqing init` 生成的示例配置"
+    elif etype in ("value_error", "assertion_error"):
+        msg = str(ctx_err) if ctx_err else err.get("msg", "")
+    if msg is None:
+        msg = err.get("msg", "取值无效")
+    if etype not in ("missing", "extra_forbidden", "value_error") and "input" in err:
+        value = err["input"]
+        if not isinstance(value, dict | list):
+            msg = f"{msg}（当前值：{value!r}）"
+    return ConfigError(msg, file=_with_line(fname, text, key), key=key, hint=hint)
+
+
+def _with_line(fname: str, text: str, key: str) -> str:
+    line = find_key_line(text, key)
+    return f"{fname}:{line}" if line else fname
+
+
+def find_key_line(text: str, key: str) -> int | None:
+    """Best-effort line number of a dotted key such as ``feeds[1].interval`` in TOML text."""
+    if not text or not key:
+        return None
+    parts = re.findall(r"([^.\[\]]+)(?:\[(\d+)\])?", key)
+    lines = text.splitlines()
+    start = 0
+    section = ""
+    for depth, (name, index) in enumerate(parts):
+        last = depth == len(parts) - 1
+        section = f"{section}.{name}" if section else name
+        if index:
+            header = re.compile(rf"^\s*\[\[\s*{re.escape(section)}\s*\]\]")
+            count = -1
+            for i in range(start, len(lines)):
+                if header.match(lines[i]):
+                    count += 1
+                    if count == int(index):
+                        start = i + 1
+                        break
+            else:  # not an array of tables: a plain array assigned in this section
+                assign = re.compile(rf"^\s*{re.escape(name)}\s*=")
+                return next((i + 1 for i in range(start, len(lines))
+                             if assign.match(lines[i])), None)
+            if last:
+                return start
+            continue
+        header = re.compile(rf"^\s*\[\s*{re.escape(section)}\s*\]")
+        assign = re.compile(rf"^\s*{re.escape(name)}\s*=")
+        for i in range(start, len(lines)):
+            if last and assign.match(lines[i]):
+                return i + 1
+            if not last and header.match(lines[i]):
+                start = i + 1
+                break
+            if i > start and last and re.match(r"^\s*\[", lines[i]):
+                break
+        else:
+            if last:
+                return None
+    return start or None
+
+
+# ---- dumping -------------------------------------------------------------------------
+
+_SECRET_KEYS = re.compile(r"(password|secret|token|api_key)$", re.I)
+_URL_SECRET = re.compile(r"((?:access_token|key|token|secret|sign)=)[^&#\s]+", re.I)
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """Replace secret values (and secrets embedded in URLs) with ``***``."""
+    if isinstance(value, dict):
+        return {k: redact(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, key) for v in value]
+    if isinstance(value, str):
+        if _SECRET_KEYS.search(key) and not key.endswith("_env"):
+            return "***"
+        if key in ("webhook", "url", "proxy"):
+            value = _URL_SECRET.sub(r"\1***", value)
+            value = re.sub(r"//([^/@:]+):([^/@]+)@", r"//\1:***@", value)
+        return value
+    return value
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def dump_config(cfg: Config) -> str:
+    """The effective config as TOML, with defaults filled in and secrets redacted."""
+    data = cfg.model_dump(mode="json")
+    return tomli_w.dumps(redact(_drop_none(data)))

@@ -1,0 +1,91 @@
+"""Domain exceptions: the one place where everything that can go wrong is named.
+
+Only ``monitor.cli`` (and the web layer) turn these into user-facing messages.
+
+    MonitorError                 base; ``str(e)`` is a complete Chinese message
+    ├── ConfigError              bad config file / key / value (file, key, hint)
+    ├── StoreError               database cannot be opened or migrated
+    ├── FetchError               one feed could not be fetched (``kind`` classifies it)
+    ├── ParseError               bytes are not a usable feed (``kind`` = "not_feed"/"parse")
+    ├── RuleError                rule file invalid (``problems``: list of (file, line, message))
+    ├── NotFoundError            an id/name the user gave does not exist
+    └── DeliveryError            an alert could not be delivered on one channel
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class MonitorError(Exception):
+    """Base of every domain error; the message is meant for the user (Chinese)."""
+
+
+class ConfigError(MonitorError):
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
+                 hint: str | None = None) -> None:
+        self.file = file
+        self.key = key
+        self.hint = hint
+        self.message = message
+        parts = []
+        if file:
+            parts.append(str(file))
+        if key:
+            parts.append(f"配置项 {key}")
+        head = ": ".join(parts)
+        text = f"{head}: {message}" if head else message
+        if hint:
+            text += f"（{hint}）"
+        super().__init__(text)
+
+
+class StoreError(MonitorError):
+    pass
+
+
+class FetchError(MonitorError):
+    """A fetch failed. ``kind`` is one of: timeout, connection, http_status, too_large,
+    not_feed, blocked, redirect, parse."""
+
+    def __init__(self, kind: str, message: str, *, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class ParseError(FetchError):
+    def __init__(self, message: str, *, kind: str = "parse") -> None:
+        super().__init__(kind, message)
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class RuleError(MonitorError):
+    """One or more problems in rule files; each names ``file:line``."""
+
+    def __init__(self, problems: list[RuleProblem] | RuleProblem) -> None:
+        if isinstance(problems, RuleProblem):
+            problems = [problems]
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class NotFoundError(MonitorError):
+    pass
+
+
+class DeliveryError(MonitorError):
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        self.permanent = permanent
+        super().__init__(message)

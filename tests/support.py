@@ -1,0 +1,60 @@
+"""Test support: write real config files, run the real CLI in-process or as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def write_config(tmp_path: Path, *, feeds: list[dict[str, Any]] | None = None,
+                 extra: dict[str, Any] | None = None, rules_dir: Path | None = None) -> Path:
+    """A minimal deployment in ``tmp_path``: config/monitor.toml, rules/, data/."""
+    cfg_dir = tmp_path / "config"
+    cfg_dir.mkdir(exist_ok=True)
+    rules = rules_dir or (tmp_path / "rules")
+    rules.mkdir(exist_ok=True)
+    data: dict[str, Any] = {
+        "storage": {"path": "../data/monitor.db"},
+        "rules": {"dir": os.path.relpath(rules, cfg_dir)},
+        "logging": {"dir": "../logs"},
+        "feeds": feeds or [],
+    }
+    for key, value in (extra or {}).items():
+        data[key] = value
+    path = cfg_dir / "monitor.toml"
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
+
+
+class Cli:
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+
+    def __call__(self, *args: str, input: str | None = None) -> Any:
+        from monitor.cli import main
+
+        argv = (["--config", str(self.config)] if self.config else []) + list(args)
+        return CliRunner().invoke(main, argv, input=input, catch_exceptions=False)
+
+    def json(self, *args: str) -> Any:
+        r = self(*args, "--json")
+        assert r.exit_code == 0, r.output + (r.stderr if r.stderr_bytes else "")
+        return json.loads(r.stdout)
+
+
+def run_yuqing(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
+               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The real program as a separate process (``python -m monitor``)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True,
+                          text=True, timeout=timeout, env=full_env, cwd=cwd)

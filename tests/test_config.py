@@ -1,0 +1,131 @@
+"""Config validation: errors name the file, the line, the key and a hint, in Chinese."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from monitor.config import dump_config, find_key_line, load_config
+from monitor.errors import ConfigError
+
+from support import run_yuqing, write_config
+
+BASE = """[storage]
+path = "../data/monitor.db"
+
+[rules]
+dir = "../rules"
+
+[[feeds]]
+name = "甲"
+url = "http://127.0.0.1:1/a.xml"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "config").mkdir(parents=True, exist_ok=True)
+    p = tmp_path / "config" / "monitor.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize(("extra", "key", "line", "needle"), [
+    ('interval = "15x"\n', "feeds[0].interval", 10, "时长"),
+    ('intervall = "15m"\n', "feeds[0].intervall", 10, "interval"),
+    ('enabled = "yes"\n', "feeds[0].enabled", 10, "true 或 false"),
+    ('encoding = "gbk-nope"\n', "feeds[0].encoding", 10, "编码"),
+    ('timezone = "Mars/Base"\n', "feeds[0].timezone", 10, "时区"),
+    ('\n[[feeds]]\nname = "甲"\nurl = "http://127.0.0.1:1/b.xml"\n', "feeds[1].name", 12, "重复"),
+    ('\n[[feeds]]\nname = "乙"\nurl = "ftp://x/b.xml"\n', "feeds[1].url", 13, "http"),
+    ('\n[fetch]\nallow_private_networks = ["10.0.0.0/33"]\n', "fetch.allow_private_networks[0]", 12, "CIDR"),
+    ('\n[web]\nlisten = "8700"\n', "web.listen", 12, "主机:端口"),
+    ('\n[[staff]]\nname = "张三"\n[[routes]]\nnotify = ["李四"]\n', "routes[0].notify", 14, "李四"),
+    ('\n[[routes]]\nnotify = []\nmin_level = "purple"\n', "routes[0].min_level", 13, "yellow"),
+])
+def test_bad_values_name_file_line_key_and_hint(tmp_path, extra, key, line, needle):
+    path = _write(tmp_path, BASE + extra)
+    with pytest.raises(ConfigError) as ei:
+        load_config(path)
+    msg = str(ei.value)
+    assert ei.value.key == key, msg
+    assert msg.startswith(f"{path}:{line}:"), msg
+    assert needle in msg
+
+
+def test_missing_storage_and_missing_file(tmp_path):
+    path = _write(tmp_path, '[rules]\ndir = "../rules"\n')
+    with pytest.raises(ConfigError, match="storage"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="不存在"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_toml_syntax_error(tmp_path):
+    path = _write(tmp_path, BASE + "oops = \n")
+    with pytest.raises(ConfigError, match="TOML"):
+        load_config(path)
+
+
+def test_minimal_config_and_relative_paths(tmp_path):
+    path = _write(tmp_path, BASE)
+    cfg = load_config(path)
+    assert cfg.storage.path == (tmp_path / "data" / "monitor.db").resolve()
+    assert cfg.rules.dir == (tmp_path / "rules").resolve()
+    assert cfg.feeds[0].interval == 900
+    assert cfg.feeds[0].enabled is True
+    assert cfg.fetch.max_bytes == 15 * 1024 * 1024
+
+
+def test_dump_redacts_secrets_and_round_trips(tmp_path, monkeypatch):
+    text = BASE + """
+[smtp]
+host = "127.0.0.1"
+sender = "a@example.org"
+password_env = "MY_SMTP_PW"
+
+[[staff]]
+name = "张三"
+dingtalk = { webhook = "https://oapi.dingtalk.com/robot/send?access_token=SECRET123", secret_env = "DT" }
+webhook = "http://user:hunter2@127.0.0.1:9/hook?token=abc"
+"""
+    monkeypatch.setenv("MY_SMTP_PW", "pw-in-env")
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.secret(cfg.smtp.password_env) == "pw-in-env"
+    out = dump_config(cfg)
+    for secret in ("SECRET123", "hunter2", "abc", "pw-in-env"):
+        assert secret not in out
+    dumped = tomllib.loads(out)
+    assert dumped["feeds"][0]["interval"] == "15m"
+    assert dumped["smtp"]["password_env"] == "MY_SMTP_PW"
+
+
+def test_find_key_line():
+    text = BASE + '\n[[feeds]]\nname = "乙"\nurl = "x"\ninterval = "1m"\n'
+    assert find_key_line(text, "feeds[1].interval") == 14
+    assert find_key_line(text, "storage.path") == 2
+    assert find_key_line(text, "feeds[0]") == 7
+
+
+def test_cli_config_check_exit_codes(tmp_path):
+    good = write_config(tmp_path, feeds=[{"name": "a", "url": "http://127.0.0.1:1/"}])
+    r = run_yuqing("--config", str(good), "config", "check")
+    assert r.returncode == 0 and "配置有效" in r.stdout
+    r = run_yuqing("--config", str(good), "config", "check", "--dump")
+    assert r.returncode == 0 and tomllib.loads(r.stdout)["feeds"][0]["name"] == "a"
+    bad = _write(tmp_path / "b", BASE + 'interval = "soon"\n')
+    r = run_yuqing("--config", str(bad), "config", "check")
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    assert f"{bad}:10" in r.stderr and "Traceback" not in r.stderr
+    r = run_yuqing("--config", str(bad), "--debug", "config", "check")
+    assert r.returncode == 1 and "Traceback" in r.stderr
+    r = run_yuqing("--config", str(good), "config", "frobnicate")
+    assert r.returncode == 2
+
+
+def test_config_env_var_default(tmp_path):
+    good = write_config(tmp_path)
+    r = run_yuqing("config", "check", env={"YUQING_CONFIG": str(good)}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
