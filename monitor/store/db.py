@@ -1,0 +1,185 @@
+"""SQLite connection (WAL, busy timeout, thread lock) and schema migrations.
+
+Migrations are an ordered list of SQL scripts; the versions applied are recorded in the
+``schema_migrations`` table so that opening an older database upgrades it automatically.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from ..errors import StoreError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "feeds and items", """
+CREATE TABLE feeds (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    title TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    last_status INTEGER,
+    ok INTEGER,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_error_kind TEXT,
+    last_error_at TEXT,
+    last_success_at TEXT,
+    last_checked_at TEXT,
+    last_new_item_at TEXT,
+    next_check_at TEXT,
+    ttl REAL,
+    max_age REAL,
+    encoding TEXT,
+    format TEXT,
+    failure_alerted_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    feed TEXT NOT NULL,
+    dedup_key TEXT NOT NULL,
+    guid TEXT,
+    link TEXT,
+    title TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL DEFAULT '',
+    author TEXT,
+    content_hash TEXT NOT NULL,
+    published_at TEXT,
+    fetched_at TEXT NOT NULL,
+    updated_at TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (feed, dedup_key)
+);
+CREATE INDEX items_sort ON items (coalesce(published_at, fetched_at) DESC, id DESC);
+CREATE INDEX items_feed ON items (feed);
+CREATE INDEX items_link ON items (link);
+CREATE VIRTUAL TABLE items_fts USING fts5 (title, body, tokenize = 'unicode61');
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT,
+    actor TEXT,
+    data TEXT
+);
+CREATE INDEX events_kind ON events (kind, at);
+"""),
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime | None) -> str | None:
+    """Store times as ISO 8601 UTC with offset, second precision (sortable as text)."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def open_database(path: str | Path, *, busy_timeout: float = 10.0) -> sqlite_utils.Database:
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(p), check_same_thread=False, timeout=busy_timeout,
+                               isolation_level=None)
+    except (OSError, sqlite3.Error) as e:
+        raise StoreError(f"无法打开数据库 {p}：{e}（检查 [storage] path 和目录权限）") from e
+    db = sqlite_utils.Database(conn)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{p} 不是有效的数据库文件：{e}") from e
+    return db
+
+
+class Database:
+    """Connection holder; every public method of the mixins takes ``self.lock``."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 10.0,
+                 migrate: bool = True) -> None:
+        self.path = Path(path)
+        self.db = open_database(self.path, busy_timeout=busy_timeout)
+        self.lock = threading.RLock()
+        if migrate:
+            self.migrate()
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite_utils.Database]:
+        with self.lock, self.db.atomic():
+            yield self.db
+
+    def schema_version(self) -> int:
+        with self.lock:
+            if "schema_migrations" not in self.db.table_names():
+                return 0
+            row = self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()
+            return int(row[0] or 0)
+
+    def migrate(self, migrations: list[tuple[int, str, str]] | None = None) -> list[int]:
+        """Apply pending migrations in order; returns the versions applied."""
+        migrations = MIGRATIONS if migrations is None else migrations
+        applied: list[int] = []
+        with self.lock:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
+            current = self.schema_version()
+            for version, name, script in migrations:
+                if version <= current:
+                    continue
+                try:
+                    with self.db.atomic():
+                        for statement in _split_sql(script):
+                            self.db.execute(statement)
+                        self.db.execute(
+                            "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                            [version, name, iso(utcnow())])
+                except sqlite3.Error as e:
+                    raise StoreError(f"数据库迁移 {version}（{name}）失败：{e}") from e
+                log.info("migrated database=%s version=%s name=%s", self.path, version, name)
+                applied.append(version)
+        return applied
+
+    def log_event(self, kind: str, subject: str | None = None, *, actor: str | None = None,
+                  data: str | None = None, now: datetime | None = None) -> None:
+        """Append to the audit log (every fetch failure, rules change, handling step...)."""
+        with self.lock:
+            self.db["events"].insert({"at": iso(now or utcnow()), "kind": kind,
+                                      "subject": subject, "actor": actor, "data": data})
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (no semicolons inside our DDL strings)."""
+    return [s.strip() for s in script.split(";") if s.strip()]

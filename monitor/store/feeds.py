@@ -1,0 +1,95 @@
+"""Feeds' state: validators, schedule (next check), failures; never disables a feed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from .db import iso, utcnow
+
+
+class _FeedLike(Protocol):
+    name: str
+    url: str
+
+
+class FeedStateMixin:
+    db: Any
+    lock: Any
+
+    def sync_feeds(self, feeds: Iterable[_FeedLike], *, now: datetime | None = None) -> None:
+        """Make sure every configured feed has a state row (URL kept up to date).
+
+        A feed whose URL changed loses its validators (ETag/Last-Modified belong to the old URL).
+        """
+        now_s = iso(now or utcnow())
+        with self.lock, self.db.atomic():
+            for feed in feeds:
+                row = self.db.execute("SELECT url FROM feeds WHERE name = ?", [feed.name]).fetchone()
+                if row is None:
+                    self.db["feeds"].insert({"name": feed.name, "url": feed.url,
+                                             "created_at": now_s, "consecutive_failures": 0})
+                elif row[0] != feed.url:
+                    self.db.execute(
+                        "UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL, "
+                        "next_check_at = NULL WHERE name = ?", [feed.url, feed.name])
+
+    def feed_state(self, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM feeds WHERE name = ?", [name]))
+        return rows[0] if rows else None
+
+    def set_next_check(self, name: str, when: datetime) -> None:
+        with self.lock:
+            self.db.execute("UPDATE feeds SET next_check_at = ? WHERE name = ?", [iso(when), name])
+
+    def record_success(self, name: str, *, now: datetime, status: int, next_check_at: datetime,
+                       etag: str | None = None, last_modified: str | None = None,
+                       new_items: int = 0, title: str | None = None, ttl: float | None = None,
+                       max_age: float | None = None, encoding: str | None = None,
+                       fmt: str | None = None) -> None:
+        fields: dict[str, Any] = {
+            "ok": 1, "last_status": status, "consecutive_failures": 0,
+            "last_success_at": iso(now), "last_checked_at": iso(now),
+            "next_check_at": iso(next_check_at), "failure_alerted_at": None,
+            "max_age": max_age,
+        }
+        if status != 304:
+            fields.update({"etag": etag, "last_modified": last_modified, "ttl": ttl,
+                           "encoding": encoding, "format": fmt})
+            if title:
+                fields["title"] = title
+        if new_items:
+            fields["last_new_item_at"] = iso(now)
+        with self.lock:
+            self.db["feeds"].update(name, fields)
+
+    def record_failure(self, name: str, *, now: datetime, kind: str, error: str,
+                       next_check_at: datetime, status: int | None = None) -> int:
+        """Store the error on the feed and return the new consecutive failure count."""
+        with self.lock, self.db.atomic():
+            self.db.execute(
+                "UPDATE feeds SET ok = 0, consecutive_failures = consecutive_failures + 1, "
+                "last_error = ?, last_error_kind = ?, last_error_at = ?, last_checked_at = ?, "
+                "last_status = ?, next_check_at = ? WHERE name = ?",
+                [error, kind, iso(now), iso(now), status, iso(next_check_at), name])
+            row = self.db.execute("SELECT consecutive_failures FROM feeds WHERE name = ?",
+                                  [name]).fetchone()
+            self.db["events"].insert({"at": iso(now), "kind": "feed.failure", "subject": name,
+                                      "data": f"{kind}: {error}"})
+        return int(row[0]) if row else 0
+
+    def mark_failure_alerted(self, name: str, *, now: datetime) -> None:
+        with self.lock:
+            self.db["feeds"].update(name, {"failure_alerted_at": iso(now)})
+
+    def feeds_status(self, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """One row per feed with its item count, in config order when ``names`` is given."""
+        with self.lock:
+            rows = {r["name"]: r for r in self.db.query(
+                "SELECT f.*, (SELECT count(*) FROM items i WHERE i.feed = f.name "
+                "AND i.deleted = 0) AS items_total FROM feeds f ORDER BY f.name")}
+        if names is None:
+            return list(rows.values())
+        return [rows[n] for n in names if n in rows]

@@ -1,0 +1,137 @@
+"""Items: dedup (GUID, then link, then content hash), insert/update, tombstones, listing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..models import ParsedItem
+from .db import iso, utcnow
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """The outcome of storing one parsed item: ``status`` is ``new`` or ``changed``."""
+
+    id: int
+    status: str
+
+
+def content_hash(item: ParsedItem) -> str:
+    h = hashlib.sha256()
+    for part in (item.title, item.body, item.link or ""):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def dedup_keys(items: list[ParsedItem]) -> list[str]:
+    """Key per item: its GUID when unique in the batch, else its link when unique, else a hash.
+
+    Feeds whose GUIDs are missing or repeat (some CMSs give every entry the same one) fall
+    back to the next identifier, so distinct stories never collapse into one row.
+    """
+    guids = Counter(i.guid for i in items if i.guid)
+    links = Counter(i.link for i in items if i.link)
+    keys = []
+    for item in items:
+        if item.guid and guids[item.guid] == 1:
+            keys.append("g:" + item.guid)
+        elif item.link and links[item.link] == 1:
+            keys.append("l:" + item.link)
+        else:
+            keys.append("h:" + content_hash(item))
+    return keys
+
+
+class ItemsMixin:
+    db: Any
+    lock: Any
+    _index: Callable[..., None]  # SearchMixin keeps the full-text index in step
+
+    def store_items(self, feed: str, items: list[ParsedItem], *,
+                    now: datetime | None = None) -> list[StoredItem]:
+        """Insert new items and update changed ones; returns only those new or changed."""
+        now_s = iso(now or utcnow())
+        out: list[StoredItem] = []
+        links = Counter(i.link for i in items if i.link)
+        with self.lock, self.db.atomic():
+            for item, key in zip(items, dedup_keys(items), strict=True):
+                chash = content_hash(item)
+                row = self._find_existing(feed, key, item, chash, links)
+                record = {
+                    "guid": item.guid, "link": item.link, "title": item.title,
+                    "body": item.body, "author": item.author, "content_hash": chash,
+                    "published_at": iso(item.published_at),
+                }
+                if row is None:
+                    record.update({"feed": feed, "dedup_key": key, "fetched_at": now_s})
+                    item_id = self.db["items"].insert(record).last_pk
+                    self._index(item_id, item.title, item.body, replace=False)
+                    out.append(StoredItem(item_id, "new"))
+                elif row["deleted"]:
+                    continue
+                elif row["content_hash"] != chash:
+                    record["updated_at"] = now_s
+                    self.db["items"].update(row["id"], record)
+                    self._index(row["id"], item.title, item.body, replace=True)
+                    out.append(StoredItem(row["id"], "changed"))
+        return out
+
+    def _find_existing(self, feed: str, key: str, item: ParsedItem, chash: str,
+                       links: Counter[str]) -> dict[str, Any] | None:
+        cols = "id, deleted, content_hash"
+        row = self.db.execute(
+            f"SELECT {cols} FROM items WHERE feed = ? AND dedup_key = ?", [feed, key]).fetchone()
+        if row is None and item.link and links[item.link] == 1 and not key.startswith("g:"):
+            row = self.db.execute(
+                f"SELECT {cols} FROM items WHERE feed = ? AND link = ? LIMIT 1",
+                [feed, item.link]).fetchone()
+        if row is None:
+            row = self.db.execute(
+                f"SELECT {cols} FROM items WHERE feed = ? AND content_hash = ? LIMIT 1",
+                [feed, chash]).fetchone()
+        if row is None:
+            return None
+        return {"id": row[0], "deleted": row[1], "content_hash": row[2]}
+
+    def delete_item(self, item_id: int, *, now: datetime | None = None) -> bool:
+        """Tombstone an item: it disappears from listings and never comes back on re-fetch."""
+        with self.lock, self.db.atomic():
+            cur = self.db.execute("UPDATE items SET deleted = 1, updated_at = ? "
+                                  "WHERE id = ? AND deleted = 0", [iso(now or utcnow()), item_id])
+            self.db.execute("DELETE FROM items_fts WHERE rowid = ?", [item_id])
+        return cur.rowcount > 0
+
+    def get_item(self, item_id: int) -> dict[str, Any] | None:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM items WHERE id = ?", [item_id]))
+        return rows[0] if rows else None
+
+    def list_items(self, *, feed: str | None = None, since: datetime | None = None,
+                   until: datetime | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
+        """Items newest first (by publication time, else fetch time)."""
+        where, params = ["deleted = 0"], []
+        if feed:
+            where.append("feed = ?")
+            params.append(feed)
+        if since:
+            where.append("coalesce(published_at, fetched_at) >= ?")
+            params.append(iso(since))
+        if until:
+            where.append("coalesce(published_at, fetched_at) < ?")
+            params.append(iso(until))
+        sql = (f"SELECT * FROM items WHERE {' AND '.join(where)} "
+               "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC")
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        with self.lock:
+            return list(self.db.query(sql, params))
+
+    def count_items(self) -> int:
+        with self.lock:
+            return int(self.db.execute("SELECT count(*) FROM items WHERE deleted = 0").fetchone()[0])

@@ -1,0 +1,64 @@
+"""Full-text search that finds Chinese words.
+
+SQLite's default FTS5 tokenizer treats a run of Han characters as one token, so 欠薪 is
+never found inside 农民工讨薪欠薪. The trigram tokenizer finds substrings but only of three
+characters or more, and most Chinese words have two (tests/test_search.py shows both
+failures). We therefore index the *normalized* text (simplified, folded) cut into words by
+jieba's search mode, space-separated, under ``unicode61``; queries are cut the same way and
+every token must match. Queries that still find nothing fall back to a substring scan.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+import jieba
+
+from ..normalize import normalize
+
+_tok_lock = threading.Lock()
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+def tokens(text: str) -> list[str]:
+    """Normalized search tokens of ``text`` (jieba search mode, punctuation dropped)."""
+    norm = normalize(text).text
+    with _tok_lock:
+        words = jieba.lcut_for_search(norm, HMM=False)
+    return [w for w in (w.strip() for w in words) if w and _WORD.search(w)]
+
+
+def _fts_query(query: str) -> str:
+    return " ".join('"' + t.replace('"', '""') + '"' for t in tokens(query))
+
+
+class SearchMixin:
+    db: Any
+    lock: Any
+
+    def _index(self, item_id: int, title: str, body: str, *, replace: bool) -> None:
+        if replace:
+            self.db.execute("DELETE FROM items_fts WHERE rowid = ?", [item_id])
+        self.db.execute("INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
+                        [item_id, " ".join(tokens(title)), " ".join(tokens(body))])
+
+    def search_items(self, query: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Items matching every word of ``query``, best match first."""
+        fts = _fts_query(query)
+        rows: list[dict[str, Any]] = []
+        with self.lock:
+            if fts:
+                rows = list(self.db.query(
+                    "SELECT items.* FROM items_fts JOIN items ON items.id = items_fts.rowid "
+                    "WHERE items_fts MATCH ? AND items.deleted = 0 "
+                    "ORDER BY bm25(items_fts, 3.0, 1.0), items.id DESC LIMIT ?",
+                    [fts, int(limit)]))
+            if not rows and query.strip():
+                like = "%" + query.strip().replace("%", r"\%").replace("_", r"\_") + "%"
+                rows = list(self.db.query(
+                    "SELECT * FROM items WHERE deleted = 0 AND (title LIKE ? ESCAPE '\\' "
+                    "OR body LIKE ? ESCAPE '\\') ORDER BY coalesce(published_at, fetched_at) "
+                    "DESC, id DESC LIMIT ?", [like, like, int(limit)]))
+        return rows

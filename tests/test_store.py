@@ -1,0 +1,158 @@
+"""Store: migrations, dedup (GUID -> link -> hash), updates, tombstones, Chinese search."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.models import ParsedItem
+from monitor.store import Store
+from monitor.store.db import MIGRATIONS
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def item(title: str, *, guid: str | None = None, link: str | None = None, body: str = "",
+         published: datetime | None = None) -> ParsedItem:
+    return ParsedItem(guid=guid, link=link, title=title, body=body or f"{title}的正文。",
+                      published_at=published)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "data" / "m.db")
+    yield s
+    s.close()
+
+
+def test_database_is_wal_file_with_recorded_migrations(tmp_path):
+    path = tmp_path / "m.db"
+    with Store(path) as s:
+        assert s.schema_version() == MIGRATIONS[-1][0]
+    assert path.exists()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
+    assert versions == [m[0] for m in MIGRATIONS]
+
+
+def test_upgrade_applies_only_new_migrations(tmp_path):
+    path = tmp_path / "m.db"
+    with Store(path) as s:
+        s.store_items("f", [item("旧条目", guid="1")], now=T0)
+    extra = [*MIGRATIONS, (MIGRATIONS[-1][0] + 1, "test column",
+                           "ALTER TABLE items ADD COLUMN test_extra TEXT")]
+    with Store(path, migrate=False) as s:
+        assert s.migrate(extra) == [extra[-1][0]]
+        assert s.migrate(extra) == []
+        assert s.count_items() == 1
+        assert "test_extra" in s.db["items"].columns_dict
+
+
+@pytest.mark.parametrize(("batch1", "batch2", "expect_rows", "expect_second"), [
+    # same GUIDs again: nothing new
+    ([item("甲", guid="a"), item("乙", guid="b")], [item("甲", guid="a"), item("乙", guid="b")], 2, []),
+    # no GUIDs, links identify
+    ([item("甲", link="http://x/1"), item("乙", link="http://x/2")],
+     [item("甲", link="http://x/1"), item("丙", link="http://x/3")], 3, ["new"]),
+    # GUID repeated within the feed (broken CMS): fall back to link
+    ([item("甲", guid="same", link="http://x/1"), item("乙", guid="same", link="http://x/2")],
+     [item("甲", guid="same", link="http://x/1"), item("乙", guid="same", link="http://x/2")], 2, []),
+    # neither GUID nor link: content hash
+    ([item("甲"), item("乙")], [item("甲"), item("乙"), item("丁")], 3, ["new"]),
+    # content changed under the same GUID: updated, not duplicated
+    ([item("甲", guid="a", body="初稿")], [item("甲（更新）", guid="a", body="终稿")], 1, ["changed"]),
+    # GUID regenerated on every fetch but same link: not a new item
+    ([item("甲", guid="r1", link="http://x/1")], [item("甲", guid="r2", link="http://x/1")], 1, []),
+])
+def test_dedup(store, batch1, batch2, expect_rows, expect_second):
+    first = store.store_items("f", batch1, now=T0)
+    assert [s.status for s in first] == ["new"] * len(batch1)
+    second = store.store_items("f", batch2, now=T0 + timedelta(minutes=15))
+    assert [s.status for s in second] == expect_second
+    assert store.count_items() == expect_rows
+
+
+def test_changed_item_is_updated_and_reindexed(store):
+    (s1,) = store.store_items("f", [item("工地扬尘", guid="a", body="扬尘严重")], now=T0)
+    store.store_items("f", [item("工地噪音", guid="a", body="夜间施工噪音")], now=T0)
+    row = store.get_item(s1.id)
+    assert row["title"] == "工地噪音" and row["updated_at"]
+    assert [r["id"] for r in store.search_items("噪音")] == [s1.id]
+    assert store.search_items("扬尘") == []
+
+
+def test_same_item_in_two_feeds_is_kept_per_feed(store):
+    store.store_items("a", [item("甲", guid="x")], now=T0)
+    store.store_items("b", [item("甲", guid="x")], now=T0)
+    assert store.count_items() == 2
+
+
+def test_deleted_item_never_returns(store):
+    (s1,) = store.store_items("f", [item("广告", guid="ad")], now=T0)
+    assert store.delete_item(s1.id)
+    assert store.store_items("f", [item("广告", guid="ad", body="改了")], now=T0) == []
+    assert store.list_items() == []
+    assert store.search_items("广告") == []
+
+
+def test_list_newest_first_with_filters(store):
+    store.store_items("a", [item("早", guid="1", published=T0),
+                            item("晚", guid="2", published=T0 + timedelta(days=2))], now=T0)
+    store.store_items("b", [item("无日期", guid="3")], now=T0 + timedelta(days=1))
+    assert [r["title"] for r in store.list_items()] == ["晚", "无日期", "早"]
+    assert [r["title"] for r in store.list_items(feed="a")] == ["晚", "早"]
+    assert [r["title"] for r in store.list_items(since=T0 + timedelta(hours=1))] == ["晚", "无日期"]
+    assert len(store.list_items(limit=1)) == 1
+
+
+@pytest.mark.parametrize(("query", "hits"), [
+    ("欠薪", ["农民工讨薪：某工地拖欠工资欠薪三个月"]),
+    ("拖欠工资", ["农民工讨薪：某工地拖欠工资欠薪三个月"]),
+    ("农民工", ["农民工讨薪：某工地拖欠工资欠薪三个月"]),
+    ("地铁 施工", ["地铁五号线施工封路公告"]),
+    ("施工", ["地铁五号线施工封路公告", "夜間施工噪音擾民"]),
+    ("噪音扰民", ["夜間施工噪音擾民"]),           # simplified query finds traditional text
+    ("擾民", ["夜間施工噪音擾民"]),               # and the other way round
+    ("ＡＢＣ", ["ABC 项目开工"]),                  # full-width folds to half-width
+    ("拆迁", []),
+])
+def test_search_finds_chinese_words(store, query, hits):
+    titles = ["农民工讨薪：某工地拖欠工资欠薪三个月", "地铁五号线施工封路公告",
+              "夜間施工噪音擾民", "ABC 项目开工"]
+    store.store_items("f", [item(t, guid=str(i), body=t) for i, t in enumerate(titles)], now=T0)
+    assert sorted(r["title"] for r in store.search_items(query)) == sorted(hits)
+
+
+def test_default_and_trigram_tokenizers_miss_two_character_words(tmp_path):
+    """Why we index jieba tokens: the alternatives fail on ordinary Chinese queries."""
+    conn = sqlite3.connect(tmp_path / "t.db")
+    conn.execute("CREATE VIRTUAL TABLE d USING fts5(t)")
+    conn.execute("CREATE VIRTUAL TABLE g USING fts5(t, tokenize='trigram')")
+    text = "农民工讨薪：某工地拖欠工资欠薪三个月"
+    conn.execute("INSERT INTO d VALUES (?)", [text])
+    conn.execute("INSERT INTO g VALUES (?)", [text])
+    assert conn.execute("SELECT count(*) FROM d WHERE d MATCH '欠薪'").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM g WHERE g MATCH '欠薪'").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM g WHERE g MATCH '拖欠工资'").fetchone()[0] == 1
+
+
+def test_feed_state_success_failure_and_status(store):
+    from monitor.config import FeedConfig
+
+    store.sync_feeds([FeedConfig(name="f", url="http://127.0.0.1/a")], now=T0)
+    assert store.record_failure("f", now=T0, kind="timeout", error="超时",
+                                next_check_at=T0 + timedelta(minutes=1)) == 1
+    assert store.record_failure("f", now=T0, kind="http_status", error="HTTP 500",
+                                next_check_at=T0 + timedelta(minutes=2), status=500) == 2
+    (row,) = store.feeds_status(["f"])
+    assert row["ok"] == 0 and row["consecutive_failures"] == 2 and row["last_error"] == "HTTP 500"
+    store.record_success("f", now=T0, status=200, next_check_at=T0 + timedelta(minutes=15),
+                         etag='"v1"', new_items=3)
+    (row,) = store.feeds_status(["f"])
+    assert row["ok"] == 1 and row["consecutive_failures"] == 0 and row["etag"] == '"v1"'
+    # a URL change drops validators that belonged to the old URL
+    store.sync_feeds([FeedConfig(name="f", url="http://127.0.0.1/b")], now=T0)
+    assert store.feed_state("f")["etag"] is None
