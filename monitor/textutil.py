@@ -1,0 +1,407 @@
+"""Bytes -> text for feeds: charset detection, XML cleanup and HTML -> readable text.
+
+``decode_feed`` picks the encoding in this order, stopping at the first source that
+decodes cleanly:
+
+1. ``override`` (the per-feed ``encoding`` key): trusted; undecodable bytes are replaced;
+2. a byte order mark (UTF-8, UTF-16, UTF-32);
+3. the HTTP ``charset``;
+4. the XML declaration (or the NUL pattern of BOM-less UTF-16/32 XML);
+5. detection: strict UTF-8, then GB18030 and Big5 scored by how many decoded characters
+   are common Chinese characters (so short undeclared GBK is never read as a Cyrillic
+   codepage), then charset-normalizer, finally Windows-1252.
+
+A declared charset is rejected (and the next source tried) when it does not decode
+strictly, or when it would produce mojibake: a single-byte charset (latin-1, ascii,
+windows-125x ...) or a non-UTF-8 multibyte charset declared for bytes that are valid
+multibyte UTF-8, or a single-byte charset for bytes that read as plausible GB18030/Big5
+Chinese. GB2312 and GBK are always decoded as GB18030 (their superset), Big5 as
+Big5-HKSCS.
+"""
+
+from __future__ import annotations
+
+import codecs
+import html as _html
+import logging
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+from html.parser import HTMLParser
+
+import lxml.html
+from lxml import etree
+
+log = logging.getLogger(__name__)
+
+_ALIASES = {
+    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
+    "ms936": "gb18030", "windows-936": "gb18030", "euc-cn": "gb18030", "euccn": "gb18030",
+    "gb_2312-80": "gb18030", "gb2312-80": "gb18030", "csgb2312": "gb18030", "hz-gb-2312": "hz",
+    "big5": "big5hkscs", "big-5": "big5hkscs", "cn-big5": "big5hkscs", "x-x-big5": "big5hkscs",
+    "cp950": "big5hkscs", "csbig5": "big5hkscs",
+    "iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "l1": "cp1252",
+    "us-ascii": "cp1252", "ascii": "cp1252", "iso8859-1": "cp1252", "windows-1252": "cp1252",
+    "utf8": "utf-8", "unicode-1-1-utf-8": "utf-8", "utf-8-sig": "utf-8",
+    "ucs-2": "utf-16", "unicode": "utf-16",
+}
+_CJK_MULTIBYTE = ("gb18030", "big5hkscs")
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_NUL_PATTERNS = (
+    (b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"),
+)
+_XML_DECL_ENC = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:\-]{1,40})["']""")
+
+
+def normalize_encoding(name: str | None) -> str | None:
+    """Canonical Python codec name for a charset label, or ``None`` if unknown/unusable."""
+    if not name:
+        return None
+    label = name.strip().strip("\"'").lower()
+    label = _ALIASES.get(label, label)
+    try:
+        info = codecs.lookup(label)
+    except LookupError:
+        return None
+    canon = {"gbk": "gb18030", "gb2312": "gb18030", "big5": "big5hkscs", "cp950": "big5hkscs",
+             "latin_1": "cp1252", "ascii": "cp1252"}.get(info.name, info.name)
+    return canon.replace("_", "-")
+
+
+@lru_cache(maxsize=1)
+def _common_chars() -> dict[str, frozenset[str]]:
+    """Most common Chinese characters, read from the codecs themselves.
+
+    GB2312 level 1 (B0A1-D7FE, 3755 simplified) and Big5 常用字 (A440-C67E, 5401 traditional).
+    """
+    gb = _decode_pairs("gb2312", range(0xB0, 0xD8), range(0xA1, 0xFF), 0xD7FE)
+    trails = [*range(0x40, 0x7F), *range(0xA1, 0xFF)]
+    b5 = _decode_pairs("big5", range(0xA4, 0xC7), trails, 0xC67E)
+    return {"gb18030": frozenset(gb), "big5hkscs": frozenset(b5)}
+
+
+def _decode_pairs(codec: str, leads: range, trails: list[int] | range, last: int) -> list[str]:
+    out = []
+    for lead in leads:
+        for trail in trails:
+            if (lead << 8 | trail) <= last:
+                ch = bytes((lead, trail)).decode(codec, "replace")
+                if len(ch) == 1 and ch != "\ufffd":
+                    out.append(ch)
+    return out
+
+
+def _is_cjk_punct(ch: str) -> bool:
+    o = ord(ch)
+    return (0x3000 <= o <= 0x303F or 0xFF00 <= o <= 0xFFEF or 0x2010 <= o <= 0x206F
+            or o in (0xB7, 0xA0))
+
+
+def cjk_score(text: str, encoding: str) -> tuple[float, int]:
+    """(share of non-ASCII characters that are common characters for ``encoding``, count)."""
+    common = _common_chars()[encoding]
+    nonascii = good = 0
+    for ch in text[:100_000]:
+        if ch < "\x80":
+            continue
+        nonascii += 1
+        if ch in common or _is_cjk_punct(ch):
+            good += 1
+    return (good / nonascii if nonascii else 1.0), nonascii
+
+
+def _try(content: bytes, encoding: str) -> str | None:
+    try:
+        return content.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _is_ascii(content: bytes) -> bool:
+    return content.isascii()
+
+
+def _best_cjk(content: bytes) -> tuple[str, str, float, int] | None:
+    """Decode as GB18030 and Big5 and keep the more plausible; ties go to GB18030."""
+    best: tuple[str, str, float, int] | None = None
+    for enc in _CJK_MULTIBYTE:
+        text = _try(content, enc)
+        if text is None:
+            continue
+        score, n = cjk_score(text, enc)
+        if best is None or score > best[2] + 0.05:
+            best = (text, enc, score, n)
+    return best
+
+
+def _acceptable(content: bytes, encoding: str) -> str | None:
+    """Decode with a *declared* charset, or ``None`` when it fails or would garble."""
+    if encoding.startswith(("utf-16", "utf-32")):
+        text = _try(content, encoding)
+        head = (text or "")[:200].lstrip("\ufeff \t\r\n")
+        return text if head.startswith(("<", "{")) else None
+    if _is_ascii(content):
+        return content.decode("ascii")
+    if encoding == "utf-8":
+        return _utf8(content)
+    if _utf8(content) is not None:
+        return None  # valid multibyte UTF-8 mislabelled as something else
+    text = _try(content, encoding)
+    if text is None:
+        return None
+    if encoding in _CJK_MULTIBYTE:
+        score, n = cjk_score(text, encoding)
+        other = _CJK_MULTIBYTE[1 - _CJK_MULTIBYTE.index(encoding)]
+        if n >= 8 and score < 0.6:
+            alt = _try(content, other)
+            if alt is not None and cjk_score(alt, other)[0] > 0.9:
+                return None
+        return text
+    if _single_byte(encoding):
+        cjk = _best_cjk(content)
+        if cjk is not None and cjk[2] >= 0.9 and cjk[3] >= 2:
+            return None  # Chinese bytes labelled latin-1 & co.
+    return text
+
+
+@lru_cache(maxsize=64)
+def _single_byte(encoding: str) -> bool:
+    try:
+        return len(bytes(range(0x80, 0x100)).decode(encoding, "replace")) == 128
+    except LookupError:
+        return False
+
+
+def _real_two_byte(text: str) -> bool:
+    """Do the 2-byte UTF-8 characters look like real words (accents inside ASCII words, or
+    letters of one script such as Cyrillic) rather than GBK bytes read as UTF-8?"""
+    two = [(i, ch) for i, ch in enumerate(text[:100_000]) if "\x80" <= ch < "\u0800"]
+    if not two:
+        return True
+    in_words = sum(1 for i, ch in two if ch.isalpha() and (
+        (i > 0 and text[i - 1].isascii() and text[i - 1].isalpha())
+        or (i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalpha())))
+    if in_words * 2 >= len(two):
+        return True
+    scripts = {unicodedata.name(ch, "?").split()[0] for _, ch in two}
+    return len(two) >= 3 and len(scripts) == 1 and all(ch.isalpha() for _, ch in two)
+
+
+def _utf8(content: bytes) -> str | None:
+    """Decode as UTF-8 unless the bytes are better read as GB18030.
+
+    Short GBK text is often valid UTF-8 by accident, but then only as two-byte sequences
+    (Latin/Greek/Cyrillic); real Chinese UTF-8 always has three-byte sequences. UTF-8 with a
+    few broken sequences (CMSs cutting summaries mid-character) is accepted, lossily.
+    """
+    text = _try(content, "utf-8")
+    if text is None:
+        text = content.decode("utf-8", "replace")
+        bad = text.count("\ufffd")
+        good = sum(1 for ch in text[:200_000] if ch >= "\x80") - bad
+        if bad > max(2, good // 200) or good < 4 * bad:
+            return None
+    if not any(ch >= "\u0800" and ch != "\ufffd" for ch in text) and not _real_two_byte(text):
+        gb = _try(content, "gb18030")
+        if gb is not None:
+            score, n = cjk_score(gb, "gb18030")
+            if n and score >= 0.9:
+                return None
+    return text
+
+
+def _detect(content: bytes) -> tuple[str, str]:
+    if _is_ascii(content):
+        return content.decode("ascii"), "utf-8"
+    text = _utf8(content)
+    if text is not None:
+        return text, "utf-8"
+    cjk = _best_cjk(content)
+    if cjk is not None and cjk[2] >= 0.5:
+        return cjk[0], cjk[1]
+    try:
+        from charset_normalizer import from_bytes
+
+        match = from_bytes(content[:200_000]).best()
+    except Exception:  # pragma: no cover - detector failure must not break parsing
+        match = None
+    if match is not None:
+        enc = normalize_encoding(match.encoding)
+        if enc and (text := _try(content, enc)) is not None:
+            return text, enc
+    if cjk is not None:
+        return cjk[0], cjk[1]
+    return content.decode("cp1252", "replace"), "cp1252"
+
+
+def decode_feed(content: bytes, *, http_charset: str | None = None,
+                override: str | None = None) -> tuple[str, str]:
+    """Decode feed bytes to text; returns ``(text, encoding_used)`` (see module docstring)."""
+    enc = normalize_encoding(override)
+    if override and enc is None:
+        log.warning("unknown encoding override %r ignored", override)
+    if enc:
+        text = _try(content, enc)
+        if text is None:
+            log.warning("bytes are not valid %s; undecodable bytes replaced", enc)
+            text = content.decode(enc, "replace")
+        return text.removeprefix("\ufeff"), enc
+    for bom, bom_enc in _BOMS:
+        if content.startswith(bom):
+            text = _try(content[len(bom):], bom_enc)
+            if text is not None:
+                return text, bom_enc.removesuffix("-le").removesuffix("-be")
+    for declared in (normalize_encoding(http_charset), _sniff_declaration(content)):
+        if declared and (text := _acceptable(content, declared)) is not None:
+            return text.removeprefix("\ufeff"), declared
+    return _detect(content)
+
+
+def _sniff_declaration(content: bytes) -> str | None:
+    head = content[:1024]
+    for pattern, enc in _NUL_PATTERNS:
+        if head.startswith(pattern):
+            return enc
+    m = _XML_DECL_ENC.match(head)
+    return normalize_encoding(m.group(1).decode("ascii")) if m else None
+
+
+# ---------------------------------------------------------------- XML cleanup
+
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_ILLEGAL_REF = re.compile(
+    r"&#(?:0*(?:[0-8]|1[1-2]|1[4-9]|2\d|3[01])|[xX]0*(?:[0-8]|[bBcCeEfF]|1[0-9a-fA-F]|[dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]));"
+)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
+
+
+def clean_xml_text(text: str) -> str:
+    """Drop characters (and numeric references to them) that XML 1.0 forbids."""
+    text = _ILLEGAL_XML.sub("", text.removeprefix("\ufeff"))
+    return _ILLEGAL_REF.sub("", text)
+
+
+def fix_xml_declaration(text: str) -> str:
+    """Replace any XML declaration with one that says UTF-8 (the bytes we hand on)."""
+    m = _XML_DECL.match(text)
+    if m:
+        return '<?xml version="1.0" encoding="utf-8"?>\n' + text[m.end():]
+    return text
+
+
+# ---------------------------------------------------------------- HTML -> text
+
+_BLOCK = frozenset((
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details",
+    "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
+    "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "legend",
+    "li", "main", "menu", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td",
+    "tfoot", "th", "thead", "tr", "ul",
+))
+_SKIP = frozenset((
+    "script", "style", "noscript", "template", "head", "title", "iframe", "object", "embed",
+    "svg", "math", "select", "option", "button", "textarea", "canvas", "audio", "video",
+))
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_SPACES = re.compile(r"[ \t\r\f\v\xa0]+")
+_LOCAL = threading.local()  # lxml parser objects must not be shared between threads
+
+
+def _parser() -> etree.HTMLParser:
+    parser = getattr(_LOCAL, "parser", None)
+    if parser is None:
+        parser = _LOCAL.parser = lxml.html.HTMLParser(
+            remove_comments=True, remove_pis=True, no_network=True, encoding="utf-8",
+            default_doctype=False)
+    return parser
+
+
+class _FlatText(HTMLParser):
+    """Fallback for documents lxml refuses (nesting deeper than libxml2's limit)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self.skip += 1
+        elif tag == "br" or tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def decode_entities(text: str) -> str:
+    """Decode leftover (e.g. double-escaped) character references that end in ``;``."""
+    if "&" not in text:
+        return text
+    return _ENTITY.sub(lambda m: _html.unescape(m.group(0)), text)
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text from (hostile) HTML.
+
+    Block elements and ``<br>`` become line breaks; scripts, styles and other non-text
+    elements are dropped; entities are decoded; whitespace is collapsed within each line;
+    blank lines are removed. Never fetches or evaluates anything.
+    """
+    if not html or not html.strip():
+        return ""
+    html = clean_xml_text(html)
+    if "<" not in html:
+        return tidy_text(decode_entities(html))
+    parser = _parser()
+    try:
+        root = etree.fromstring(html.encode("utf-8", "replace"), parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        root = None
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        flat = _FlatText()
+        flat.feed(html)
+        flat.close()
+        return tidy_text("".join(flat.parts))
+    if root is None:
+        return ""
+    parts: list[str] = []
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, el in walker:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        tag = tag.lower()
+        if event == "start":
+            if tag in _SKIP:
+                walker.skip_subtree()
+                continue
+            if tag == "br" or tag in _BLOCK:
+                parts.append("\n")
+            if el.text:
+                parts.append(el.text)
+        else:
+            if tag in _BLOCK:
+                parts.append("\n")
+            if el.tail:
+                parts.append(el.tail)
+    return tidy_text("".join(parts))
+
+
+def tidy_text(text: str) -> str:
+    """Plain text -> entities decoded, whitespace collapsed per line, blank lines dropped."""
+    lines = (_SPACES.sub(" ", line).strip() for line in decode_entities(text).splitlines())
+    return "\n".join(line for line in lines if line)
