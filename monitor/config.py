@@ -75,7 +75,7 @@ class LoggingConfig(_Section):
 
 
 class FetchConfig(_Section):
-    user_agent: str = "yuqing-monitor/0.1 (+舆情监测; feed reader)"
+    user_agent: str = "yuqing-monitor/0.1 (public-opinion monitor; feed reader)"
     timeout: Duration = 30.0           # total time cap per request, including the body
     connect_timeout: Duration = 10.0
     max_bytes: StrictInt = Field(default=15 * 1024 * 1024, ge=1024)
@@ -89,6 +89,7 @@ class FetchConfig(_Section):
     jitter: float = Field(default=0.1, ge=0, le=0.5)
     min_interval: Duration = 60.0      # never fetch a feed more often, whatever it says
     failure_alert_after: StrictInt = Field(default=3, ge=1)
+    startup_spread: Duration = 30.0    # overdue feeds at start-up are spread over this window
 
 
 class FeedConfig(_Section):

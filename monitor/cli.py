@@ -1,0 +1,334 @@
+"""The ``yuqing`` command line: the only place that turns domain errors into messages.
+
+Exit codes: 0 success; 1 bad input or a failed operation (one Chinese line on stderr,
+a traceback only with ``--debug``); 2 bad usage (click's own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .config import Config, default_config_path, dump_config, load_config
+from .errors import ConfigError, MonitorError
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 文档")
+
+
+class AppGroup(click.Group):
+    """Turns ``MonitorError`` into one line on stderr and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MonitorError as e:
+            if ctx.meta.get("yuqing.debug"):
+                traceback.print_exc()
+            for line in str(e).splitlines() or [type(e).__name__]:
+                click.echo(f"错误：{line}" if not _has_location(line) else line, err=True)
+            ctx.exit(1)
+        except (KeyboardInterrupt, BrokenPipeError):
+            ctx.exit(130)
+        except OSError as e:
+            if ctx.meta.get("yuqing.debug"):
+                traceback.print_exc()
+            click.echo(f"错误：{e.strerror or e}：{e.filename or ''}", err=True)
+            ctx.exit(1)
+
+
+def _has_location(line: str) -> bool:
+    head = line.split(":", 2)
+    return len(head) >= 3 and head[1].isdigit()
+
+
+class State:
+    def __init__(self, config_path: Path, debug: bool) -> None:
+        self.config_path = config_path
+        self.debug = debug
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(cls=AppGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="配置文件（默认 $YUQING_CONFIG，否则 ./config/monitor.toml）")
+@click.option("--debug", is_flag=True, help="出错时打印完整的调用栈，日志级别 DEBUG")
+@click.version_option(__version__, prog_name="yuqing")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
+    """yuqing-monitor 舆情监测：抓取订阅源、按规则评分、生成事件并告警、输出年度报告。
+
+    \b
+    示例：
+      yuqing init /srv/yuqing          # 生成一套可运行的部署目录
+      yuqing config check --dump       # 检查配置并打印生效配置（密钥已隐去）
+      yuqing fetch --json              # 立即抓取一遍所有订阅源
+      yuqing run                       # 前台运行守护进程（systemd 启动的就是它）
+    """
+    ctx.meta["yuqing.debug"] = debug
+    ctx.obj = State(config_path or default_config_path(), debug)
+
+
+def emit_json(doc: Any) -> None:
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=None, default=str))
+
+
+def parse_when(value: str | None, *, param: str) -> datetime | None:
+    """``YYYY-MM-DD`` or a full ISO 8601 time; naive values are read as UTC+8 (本地时间)."""
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} 不是日期，应写成 YYYY-MM-DD 或完整的 ISO 8601 时间",
+                                 param_hint=param) from None
+    if dt.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        dt = dt.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    return dt.astimezone(UTC)
+
+
+def run_async(fn: Callable[[], Any]) -> Any:
+    return asyncio.run(fn())
+
+
+# ---- init / config -----------------------------------------------------------------
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """生成部署目录：config/monitor.toml（带中文注释）、rules/（默认规则）、logs/、data/。
+
+    已存在的文件不会被覆盖。示例：yuqing init /srv/yuqing
+    """
+    from .scaffold import scaffold
+
+    created = scaffold(directory)
+    for path in created:
+        click.echo(f"已创建 {path}")
+    click.echo(f"下一步：编辑 {directory / 'config' / 'monitor.toml'} 中的 [[feeds]]，"
+               f"然后运行 yuqing --config {directory / 'config' / 'monitor.toml'} config check")
+
+
+@main.group("config")
+def config_group() -> None:
+    """检查配置。"""
+
+
+@config_group.command("check")
+@click.option("--dump", is_flag=True, help="以 TOML 打印生效配置（密钥已隐去）")
+@pass_state
+def config_check(state: State, dump: bool) -> None:
+    """校验配置文件；--dump 打印包含默认值的生效配置。示例：yuqing config check --dump"""
+    cfg = state.config
+    if dump:
+        click.echo(dump_config(cfg), nl=False)
+        return
+    enabled = sum(1 for f in cfg.feeds if f.enabled)
+    click.echo(f"配置有效：{cfg.source}（订阅源 {len(cfg.feeds)} 个，启用 {enabled} 个；"
+               f"数据库 {cfg.storage.path}；规则目录 {cfg.rules.dir}）")
+
+
+# ---- run / fetch -------------------------------------------------------------------
+
+@main.command()
+@pass_state
+def run(state: State) -> None:
+    """前台运行守护进程，按计划抓取；收到 SIGTERM/SIGINT 后 10 秒内退出。示例：yuqing run"""
+    from .daemon import Daemon, setup_logging
+
+    cfg = state.config
+    setup_logging(cfg, debug=state.debug)
+    asyncio.run(Daemon(cfg).run())
+
+
+@main.command()
+@click.option("--feed", "feed_name", default=None, help="只抓取这个订阅源")
+@JSON_OPTION
+@pass_state
+def fetch(state: State, feed_name: str | None, as_json: bool) -> None:
+    """立即抓取一遍（全部启用的订阅源或 --feed 指定的一个），走完整个处理流程后退出。
+
+    示例：yuqing fetch --feed 区融媒体中心 --json
+    """
+    from .daemon import fetch_once, setup_logging
+
+    cfg = state.config
+    if state.debug:
+        setup_logging(None, debug=True)
+    outcomes = asyncio.run(fetch_once(cfg, feed=feed_name))
+    total = sum(o.new_items for o in outcomes)
+    if as_json:
+        emit_json({"feeds": [o.to_json() for o in outcomes], "new_items": total})
+        return
+    for o in outcomes:
+        if o.ok:
+            note = "未变化" if o.status == 304 else f"新增 {o.new_items} 条"
+            if o.changed_items:
+                note += f"，更新 {o.changed_items} 条"
+            click.echo(f"✓ {o.name}：{note}")
+        else:
+            click.echo(f"✗ {o.name}：{o.error}")
+    click.echo(f"共新增 {total} 条")
+
+
+# ---- feeds -------------------------------------------------------------------------
+
+@main.group()
+def feeds() -> None:
+    """订阅源的状态、导入和导出。"""
+
+
+@feeds.command("status")
+@JSON_OPTION
+@pass_state
+def feeds_status(state: State, as_json: bool) -> None:
+    """每个订阅源的状态：是否正常、连续失败次数、最近错误、最近成功时间、条目数。
+
+    示例：yuqing feeds status --json
+    """
+    from .store import Store
+
+    cfg = state.config
+    with Store(cfg.storage.path) as store:
+        store.sync_feeds(cfg.feeds)
+        rows = store.feeds_status([f.name for f in cfg.feeds])
+    docs = [{
+        "name": r["name"], "url": r["url"], "ok": bool(r["ok"]) if r["ok"] is not None else None,
+        "enabled": cfg.feed(r["name"]).enabled if cfg.feed(r["name"]) else False,
+        "consecutive_failures": r["consecutive_failures"], "last_error": r["last_error"],
+        "last_error_kind": r["last_error_kind"], "last_success_at": r["last_success_at"],
+        "last_checked_at": r["last_checked_at"], "next_check_at": r["next_check_at"],
+        "items_total": r["items_total"],
+    } for r in rows]
+    if as_json:
+        emit_json(docs)
+        return
+    if not docs:
+        click.echo("尚未配置订阅源（在配置文件中添加 [[feeds]]）")
+    for d in docs:
+        mark = {True: "正常", False: "异常", None: "未抓取"}[d["ok"]]
+        line = f"{d['name']}  [{mark}]  条目 {d['items_total']}  最近成功 {d['last_success_at'] or '—'}"
+        if d["consecutive_failures"]:
+            line += f"  连续失败 {d['consecutive_failures']} 次：{d['last_error']}"
+        click.echo(line)
+
+
+@feeds.command("import")
+@click.argument("opml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--interval", default="15m", show_default=True, help="新订阅源的抓取间隔")
+@pass_state
+def feeds_import(state: State, opml: Path, interval: str) -> None:
+    """从 OPML 文件导入订阅源，追加到配置文件（已有的地址跳过）。示例：yuqing feeds import feeds.opml"""
+    from .opml import append_feeds, read_opml
+
+    cfg = state.config
+    entries = read_opml(opml)
+    added = append_feeds(cfg, entries, interval=interval)
+    for e in added:
+        click.echo(f"已添加 {e.name}  {e.url}")
+    click.echo(f"导入 {len(added)} 个，跳过 {len(entries) - len(added)} 个（已存在）")
+
+
+@feeds.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="写入文件（默认输出到屏幕）")
+@pass_state
+def feeds_export(state: State, output: Path | None) -> None:
+    """把配置中的订阅源导出为 OPML。示例：yuqing feeds export -o feeds.opml"""
+    from .opml import write_opml
+
+    text = write_opml(state.config.feeds)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"已导出 {len(state.config.feeds)} 个订阅源到 {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+# ---- items -------------------------------------------------------------------------
+
+def _item_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "feed": row["feed"], "title": row["title"], "link": row["link"],
+            "published_at": row["published_at"], "fetched_at": row["fetched_at"],
+            "body": row["body"]}
+
+
+def _print_items(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        click.echo("没有符合条件的条目")
+    for r in rows:
+        when = r["published_at"] or r["fetched_at"]
+        click.echo(f"[{r['id']}] {when}  {r['feed']}\n    {r['title']}")
+        if r["link"]:
+            click.echo(f"    {r['link']}")
+
+
+@main.group()
+def items() -> None:
+    """查看和搜索已抓取的条目。"""
+
+
+@items.command("list")
+@click.option("--feed", "feed_name", default=None, help="只看这个订阅源")
+@click.option("--since", default=None, help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@JSON_OPTION
+@pass_state
+def items_list(state: State, feed_name: str | None, since: str | None, limit: int,
+               as_json: bool) -> None:
+    """列出条目，最新的在前。示例：yuqing items list --feed 区融媒体中心 --since 2026-01-01"""
+    from .store import Store
+
+    since_dt = parse_when(since, param="--since")
+    with Store(state.config.storage.path) as store:
+        rows = store.list_items(feed=feed_name, since=since_dt, limit=limit)
+    if as_json:
+        emit_json([_item_json(r) for r in rows])
+    else:
+        _print_items(rows)
+
+
+@items.command("search")
+@click.argument("query")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@JSON_OPTION
+@pass_state
+def items_search(state: State, query: str, limit: int, as_json: bool) -> None:
+    """全文搜索（支持中文词语，繁简通搜）。示例：yuqing items search 欠薪"""
+    from .store import Store
+
+    with Store(state.config.storage.path) as store:
+        rows = store.search_items(query, limit=limit)
+    if as_json:
+        emit_json([_item_json(r) for r in rows])
+    else:
+        _print_items(rows)
+
+
+def entry() -> None:
+    main(prog_name="yuqing")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+__all__ = ["ConfigError", "main"]

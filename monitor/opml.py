@@ -1,0 +1,85 @@
+"""OPML import/export of feeds (``yuqing feeds import`` / ``feeds export``).
+
+Import appends ``[[feeds]]`` tables to the config file as text, so the admin's comments
+and layout survive; the result is validated before it is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+import defusedxml.ElementTree as SafeET
+import tomli_w
+from defusedxml import DefusedXmlException
+
+from .config import Config, FeedConfig, load_config, parse_config
+from .durations import format_duration, parse_duration
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class OpmlFeed:
+    name: str
+    url: str
+
+
+def read_opml(path: Path) -> list[OpmlFeed]:
+    try:
+        root = SafeET.parse(str(path)).getroot()
+    except (SafeET.ParseError, DefusedXmlException) as e:
+        raise ConfigError(f"不是有效的 OPML 文件：{e}", file=str(path)) from e
+    feeds: list[OpmlFeed] = []
+    for outline in root.iter("outline"):
+        url = outline.get("xmlUrl")
+        if not url:
+            continue
+        name = (outline.get("title") or outline.get("text") or url).strip()
+        feeds.append(OpmlFeed(name, url.strip()))
+    if not feeds:
+        raise ConfigError("OPML 文件中没有带 xmlUrl 的订阅源", file=str(path))
+    return feeds
+
+
+def append_feeds(cfg: Config, entries: list[OpmlFeed], *, interval: str = "15m") -> list[OpmlFeed]:
+    """Append the entries not yet configured (by URL); names are made unique."""
+    if cfg.source is None:
+        raise ConfigError("没有配置文件可写入")
+    parse_duration(interval)
+    urls = {f.url for f in cfg.feeds}
+    names = {f.name for f in cfg.feeds}
+    added: list[OpmlFeed] = []
+    for e in entries:
+        if e.url in urls:
+            continue
+        name, n = e.name, 2
+        while name in names:
+            name, n = f"{e.name} ({n})", n + 1
+        names.add(name)
+        urls.add(e.url)
+        added.append(OpmlFeed(name, e.url))
+    if not added:
+        return added
+    text = cfg.source.read_text(encoding="utf-8")
+    block = "".join("\n" + tomli_w.dumps({"feeds": [{"name": a.name, "url": a.url,
+                                                     "interval": interval}]})
+                    for a in added)
+    new_text = text.rstrip("\n") + "\n" + block
+    import tomllib
+
+    parse_config(tomllib.loads(new_text), source=cfg.source, text=new_text)  # validate first
+    cfg.source.write_text(new_text, encoding="utf-8")
+    load_config(cfg.source)
+    return added
+
+
+def write_opml(feeds: list[FeedConfig]) -> str:
+    root = Element("opml", version="2.0")
+    head = SubElement(root, "head")
+    SubElement(head, "title").text = "yuqing-monitor 订阅源"
+    body = SubElement(root, "body")
+    for f in feeds:
+        SubElement(body, "outline", type="rss", text=f.name, title=f.name, xmlUrl=f.url,
+                   interval=format_duration(f.interval))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="unicode") + "\n"

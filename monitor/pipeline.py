@@ -1,0 +1,142 @@
+"""Run one feed through every stage: fetch -> parse -> store -> score (and later stages).
+
+The network part runs on the event loop; parsing, storing and matching run in a worker
+thread (``executor``) so the loop stays responsive. Every outcome, good or bad, is
+recorded on the feed's state row together with the time of its next check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .config import Config, FeedConfig
+from .errors import FetchError
+from .fetch import Fetcher
+from .models import FetchResult
+from .parse import parse_feed
+from .schedule import next_check
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FeedOutcome:
+    """What one pass over one feed did (the ``yuqing fetch --json`` row)."""
+
+    name: str
+    ok: bool
+    status: int | None = None
+    new_items: int = 0
+    changed_items: int = 0
+    error: str | None = None
+    error_kind: str | None = None
+    next_check_at: datetime | None = None
+    item_ids: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "status": self.status,
+                "new_items": self.new_items, "error": self.error}
+
+
+# Called in the worker thread with the ids of new or changed items (the scoring hook).
+ItemsHook = Callable[[list[int], datetime], None]
+
+
+class Pipeline:
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher, *,
+                 executor: Executor | None = None, rng: random.Random | None = None,
+                 on_items: ItemsHook | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.fetcher = fetcher
+        self.executor = executor
+        self.rng = rng or random.Random()
+        self.on_items = on_items
+
+    async def run_feed(self, feed: FeedConfig, *, now: datetime) -> FeedOutcome:
+        state = self.store.feed_state(feed.name) or {}
+        try:
+            result = await self.fetcher.fetch(
+                feed, etag=state.get("etag"), last_modified=state.get("last_modified"))
+        except FetchError as e:
+            return await self._failed(feed, e, now)
+        except Exception as e:  # a bug must not stop the other feeds or the daemon
+            log.exception("unexpected fetch error feed=%s", feed.name)
+            return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.executor, self.process, feed, result, now)
+        except FetchError as e:
+            return await self._failed(feed, e, now)
+        except Exception as e:
+            log.exception("unexpected processing error feed=%s", feed.name)
+            return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
+
+    def process(self, feed: FeedConfig, result: FetchResult, now: datetime) -> FeedOutcome:
+        """Parse, store and score one fetched body (runs in the worker thread)."""
+        if result.not_modified:
+            nxt = self._next(feed, now, max_age=result.max_age,
+                             feed_ttl=(self.store.feed_state(feed.name) or {}).get("ttl"))
+            self.store.record_success(feed.name, now=now, status=304, next_check_at=nxt,
+                                      max_age=result.max_age)
+            log.info("not modified feed=%s next=%s", feed.name, nxt.isoformat())
+            return FeedOutcome(feed.name, True, 304, next_check_at=nxt)
+        parsed = parse_feed(result.content, content_type=result.content_type,
+                            encoding=feed.encoding or None, timezone=feed.timezone,
+                            base_url=result.url)
+        stored = self.store.store_items(feed.name, parsed.items, now=now)
+        new = [s.id for s in stored if s.status == "new"]
+        changed = [s.id for s in stored if s.status == "changed"]
+        nxt = self._next(feed, now, max_age=result.max_age, feed_ttl=parsed.ttl)
+        self.store.record_success(
+            feed.name, now=now, status=result.status, next_check_at=nxt, etag=result.etag,
+            last_modified=result.last_modified, new_items=len(new), title=parsed.title,
+            ttl=parsed.ttl, max_age=result.max_age, encoding=parsed.encoding, fmt=parsed.format)
+        if stored and self.on_items is not None:
+            self.on_items([s.id for s in stored], now)
+        log.info("fetched feed=%s status=%s items=%d new=%d changed=%d encoding=%s next=%s",
+                 feed.name, result.status, len(parsed.items), len(new), len(changed),
+                 parsed.encoding, nxt.isoformat())
+        return FeedOutcome(feed.name, True, result.status, len(new), len(changed),
+                           next_check_at=nxt, item_ids=new + changed)
+
+    async def _failed(self, feed: FeedConfig, e: FetchError, now: datetime) -> FeedOutcome:
+        state = self.store.feed_state(feed.name) or {}
+        failures = int(state.get("consecutive_failures") or 0) + 1
+        nxt = next_check(now, feed, self.config.fetch, failures=failures,
+                         retry_after=e.retry_after, rng=self.rng)
+        count = self.store.record_failure(feed.name, now=now, kind=e.kind, error=str(e),
+                                          next_check_at=nxt, status=e.status)
+        level = logging.WARNING if count >= self.config.fetch.failure_alert_after else logging.INFO
+        log.log(level, "fetch failed feed=%s kind=%s failures=%d error=%s next=%s",
+                feed.name, e.kind, count, e, nxt.isoformat())
+        return FeedOutcome(feed.name, False, e.status, error=str(e), error_kind=e.kind,
+                           next_check_at=nxt)
+
+    def _next(self, feed: FeedConfig, now: datetime, *, max_age: float | None,
+              feed_ttl: float | None) -> datetime:
+        return next_check(now, feed, self.config.fetch, max_age=max_age, feed_ttl=feed_ttl,
+                          rng=self.rng)
+
+
+def first_check(now: datetime, feed: FeedConfig, stored: datetime | None, *,
+                rng: random.Random, spread_new: float = 5.0,
+                spread_overdue: float = 30.0) -> datetime:
+    """When a (re)started daemon should first check a feed.
+
+    A stored future time is kept (the schedule resumes across restarts). Feeds never
+    checked start within ``spread_new`` seconds; overdue ones are spread over
+    ``spread_overdue`` seconds instead of all firing at once.
+    """
+    if stored is not None and stored > now:
+        return stored
+    spread = spread_new if stored is None else spread_overdue
+    return now + timedelta(seconds=rng.uniform(0, min(spread, feed.interval)))
