@@ -6,12 +6,14 @@ and layout survive; the result is validated before it is written.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 import defusedxml.ElementTree as SafeET
-import tomli_w
+import tomlkit
+import tomlkit.items
 from defusedxml import DefusedXmlException
 
 from .config import Config, FeedConfig, load_config, parse_config
@@ -62,13 +64,19 @@ def append_feeds(cfg: Config, entries: list[OpmlFeed], *, interval: str = "15m")
     if not added:
         return added
     text = cfg.source.read_text(encoding="utf-8")
-    block = "".join("\n" + tomli_w.dumps({"feeds": [{"name": a.name, "url": a.url,
-                                                     "interval": interval}]})
-                    for a in added)
-    new_text = text.rstrip("\n") + "\n" + block
-    import tomllib
-
-    parse_config(tomllib.loads(new_text), source=cfg.source, text=new_text)  # validate first
+    doc = tomlkit.parse(text)
+    feeds = doc.get("feeds")
+    if feeds is None:
+        feeds = tomlkit.aot()
+        doc["feeds"] = feeds
+    for a in added:
+        entry = {"name": a.name, "url": a.url, "interval": interval}
+        table = tomlkit.table() if isinstance(feeds, tomlkit.items.AoT) else tomlkit.inline_table()
+        table.update(entry)
+        feeds.append(table)
+    new_text = tomlkit.dumps(doc)
+    # validate before writing anything
+    parse_config(tomllib.loads(new_text), source=cfg.source, text=new_text)
     cfg.source.write_text(new_text, encoding="utf-8")
     load_config(cfg.source)
     return added

@@ -20,15 +20,16 @@ def write_config(tmp_path: Path, *, feeds: list[dict[str, Any]] | None = None,
                  extra: dict[str, Any] | None = None, rules_dir: Path | None = None) -> Path:
     """A minimal deployment in ``tmp_path``: config/monitor.toml, rules/, data/."""
     cfg_dir = tmp_path / "config"
-    cfg_dir.mkdir(exist_ok=True)
+    cfg_dir.mkdir(parents=True, exist_ok=True)
     rules = rules_dir or (tmp_path / "rules")
-    rules.mkdir(exist_ok=True)
+    rules.mkdir(parents=True, exist_ok=True)
     data: dict[str, Any] = {
         "storage": {"path": "../data/monitor.db"},
         "rules": {"dir": os.path.relpath(rules, cfg_dir)},
         "logging": {"dir": "../logs"},
-        "feeds": feeds or [],
     }
+    if feeds:
+        data["feeds"] = feeds
     for key, value in (extra or {}).items():
         data[key] = value
     path = cfg_dir / "monitor.toml"

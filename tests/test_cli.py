@@ -1,0 +1,120 @@
+"""CLI commands end to end: init, fetch, items list/search, feeds import/export."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from support import Cli, run_yuqing, write_config
+
+ROOT = Path(__file__).resolve().parent.parent
+FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
+
+
+def test_init_creates_a_working_deployment_and_refuses_to_overwrite(tmp_path):
+    target = tmp_path / "srv"
+    r = run_yuqing("init", str(target))
+    assert r.returncode == 0, r.stderr
+    cfg = target / "config" / "monitor.toml"
+    assert cfg.exists() and (target / "logs").is_dir() and (target / "data").is_dir()
+    assert sorted(p.name for p in (target / "rules").iterdir()) == \
+        sorted(p.name for p in (ROOT / "rules").iterdir() if p.suffix in (".yaml", ".yml"))
+    text = cfg.read_text("utf-8")
+    # every key carries a Chinese comment (on its line or the line above)
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if "=" in line and not line.lstrip().startswith("#"):
+            context = line + (lines[i - 1] if i else "")
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in context), line
+    r = run_yuqing("--config", str(cfg), "config", "check")
+    assert r.returncode == 0, r.stderr
+    before = cfg.read_bytes()
+    r = run_yuqing("init", str(target))
+    assert r.returncode == 1 and "已存在" in r.stderr
+    assert cfg.read_bytes() == before
+
+
+def test_items_list_and_search_json(tmp_path, httpserver):
+    gbk = (FEEDS / "gbk_undeclared.xml").read_bytes()
+    utf8 = (FEEDS / "rss20_utf8.xml").read_bytes()
+    httpserver.expect_request("/gbk.xml").respond_with_data(gbk, content_type="application/xml")
+    httpserver.expect_request("/utf8.xml").respond_with_data(utf8, content_type="application/rss+xml")
+    config = write_config(tmp_path, feeds=[
+        {"name": "论坛", "url": httpserver.url_for("/gbk.xml")},
+        {"name": "融媒体", "url": httpserver.url_for("/utf8.xml")},
+    ])
+    cli = Cli(config)
+    doc = cli.json("fetch")
+    assert all(f["ok"] for f in doc["feeds"]), doc
+    items = cli.json("items", "list", "--limit", "500")
+    assert len(items) == doc["new_items"] > 0
+    assert set(items[0]) == {"id", "feed", "title", "link", "published_at", "fetched_at", "body"}
+    keys = [(i["published_at"] or i["fetched_at"]) for i in items]
+    assert keys == sorted(keys, reverse=True)
+    forum = cli.json("items", "list", "--feed", "论坛")
+    assert forum and all(i["feed"] == "论坛" for i in forum)
+    # undeclared GBK decoded correctly: real Chinese, no mojibake
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in i["title"]) for i in forum)
+    assert all("\ufffd" not in i["title"] + i["body"] for i in forum)
+    assert len(cli.json("items", "list", "--limit", "1")) == 1
+    assert cli.json("items", "list", "--since", "2999-01-01") == []
+    # search finds a two-character word taken from a stored title
+    word = next(w for w in ("工地", "施工", "项目", "工程") if any(w in i["title"] for i in items))
+    hits = cli.json("items", "search", word)
+    assert hits and all(word in h["title"] + h["body"] for h in hits)
+    r = cli("items", "list", "--since", "yesterday")
+    assert r.exit_code == 2
+
+
+def test_human_output_and_empty_states(tmp_path):
+    config = write_config(tmp_path)
+    cli = Cli(config)
+    r = cli("items", "list")
+    assert r.exit_code == 0 and "没有符合条件的条目" in r.output
+    r = cli("feeds", "status")
+    assert r.exit_code == 0 and "尚未配置订阅源" in r.output
+    assert cli.json("feeds", "status") == []
+
+
+def test_opml_import_then_export_round_trip(tmp_path):
+    config = write_config(tmp_path, feeds=[{"name": "已有", "url": "http://127.0.0.1:1/a.xml"}])
+    opml = tmp_path / "in.opml"
+    opml.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>t</title></head><body>
+<outline text="新闻"><outline text="区政府网站" type="rss" xmlUrl="http://127.0.0.1:1/gov.xml"/>
+<outline title="已有" type="rss" xmlUrl="http://127.0.0.1:1/other.xml"/>
+<outline text="重复地址" type="rss" xmlUrl="http://127.0.0.1:1/a.xml"/></outline>
+</body></opml>""", "utf-8")
+    cli = Cli(config)
+    r = cli("feeds", "import", str(opml))
+    assert r.exit_code == 0, r.output
+    cfg = tomllib.loads(config.read_text("utf-8"))
+    assert [f["name"] for f in cfg["feeds"]] == ["已有", "区政府网站", "已有 (2)"]
+    out = tmp_path / "out.opml"
+    assert cli("feeds", "export", "-o", str(out)).exit_code == 0
+    again = tmp_path / "again"
+    config2 = write_config(again)
+    r = Cli(config2)("feeds", "import", str(out))
+    assert r.exit_code == 0
+    assert [f["url"] for f in tomllib.loads(config2.read_text("utf-8"))["feeds"]] == \
+        [f["url"] for f in cfg["feeds"]]
+
+
+def test_opml_import_rejects_entity_expansion(tmp_path):
+    config = write_config(tmp_path)
+    bomb = tmp_path / "bomb.opml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">'
+                    '<!ENTITY b "&a;&a;&a;&a;">]><opml><body>'
+                    '<outline text="&b;" xmlUrl="http://127.0.0.1/x"/></body></opml>', "utf-8")
+    r = Cli(config)("feeds", "import", str(bomb))
+    assert r.exit_code == 1
+    assert "OPML" in (r.stderr or r.output)
+
+
+def test_json_output_is_one_document(tmp_path):
+    config = write_config(tmp_path, feeds=[{"name": "a", "url": "http://127.0.0.1:9/x.xml"}])
+    r = run_yuqing("--config", str(config), "fetch", "--json")
+    assert r.returncode == 0
+    doc = json.loads(r.stdout)
+    assert doc["feeds"][0]["ok"] is False and doc["feeds"][0]["error"]
