@@ -24,9 +24,6 @@ HERE = Path(__file__).resolve().parent
 FEEDS = HERE / "feeds"
 WORK = HERE / "work"
 
-# name shown to users, file served, interval
-DEMO_FEEDS: list[tuple[str, str]] = []
-
 CONTENT_TYPES = {
     ".xml": "application/rss+xml",      # no charset: the GBK feed must be detected
     ".rss": "application/rss+xml",
@@ -55,11 +52,10 @@ def yuqing(*args: str, config: Path, check: bool = True) -> subprocess.Completed
                           capture_output=True, text=True, check=check)
 
 
-def feed_list() -> list[tuple[str, str]]:
-    manifest = FEEDS / "manifest.json"
-    if manifest.exists():
-        return [(e["name"], e["file"]) for e in json.loads(manifest.read_text("utf-8"))]
-    return [(p.stem, p.name) for p in sorted(FEEDS.iterdir()) if p.suffix in CONTENT_TYPES]
+def feed_list() -> list[tuple[str, str, str]]:
+    """(name, file, note) of every sample feed, from ``feeds/manifest.json``."""
+    manifest = json.loads((FEEDS / "manifest.json").read_text("utf-8"))
+    return [(e["name"], e["file"], e.get("note", "")) for e in manifest]
 
 
 def main() -> int:
@@ -75,7 +71,8 @@ def main() -> int:
     with config.open("a", encoding="utf-8") as fh:
         fh.write("\n# 以下订阅源由 make demo 添加，指向本机的示例服务\n")
         fh.write(tomli_w.dumps({"feeds": [
-            {"name": name, "url": f"{base}/{file}", "interval": "1m"} for name, file in feeds]}))
+            {"name": name, "url": f"{base}/{file}", "interval": "1m"}
+            for name, file, _ in feeds]}))
     print(f"已生成演示部署：{WORK.relative_to(HERE.parent)}（{len(feeds)} 个订阅源）")
     print(yuqing("config", "check", config=config).stdout.strip())
 
@@ -101,16 +98,16 @@ def main() -> int:
     print(yuqing("feeds", "status", config=config).stdout.rstrip())
     print("\n== 抓取到的条目 ==")
     ok = True
-    for name, _ in feeds:
+    for name, _, note in feeds:
         rows = json.loads(yuqing("items", "list", "--feed", name, "--limit", "100", "--json",
                                  config=config).stdout)
-        print(f"\n【{name}】{len(rows)} 条")
+        print(f"\n【{name}】（{note}）{len(rows)} 条")
         ok = ok and bool(rows)
         for r in rows:
             print(f"  · {r['title']}")
     scored = yuqing("items", "scored", "--limit", "100", config=config, check=False)
     if scored.returncode == 0 and scored.stdout.strip():
-        print("\n== 规则命中（按分数排序，【】内为命中词） ==")
+        print("\n== 规则命中（按分数排序，〖〗内为命中词） ==")
         print(scored.stdout.rstrip())
     print(f"\n演示数据在 {WORK}；可继续尝试：")
     print(f"  .venv/bin/yuqing --config {config} items search 施工")

@@ -324,6 +324,11 @@ def items_search(state: State, query: str, limit: int, as_json: bool) -> None:
         _print_items(rows)
 
 
+from .cli_rules import rules  # noqa: E402  (registers `items scored` too)
+
+main.add_command(rules)
+
+
 def entry() -> None:
     main(prog_name="yuqing")
 

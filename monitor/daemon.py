@@ -28,6 +28,7 @@ from .config import Config, FeedConfig
 from .errors import NotFoundError
 from .fetch import Fetcher
 from .pipeline import FeedOutcome, Pipeline, first_check
+from .rulekeeper import RuleKeeper
 from .store import Store
 from .store.db import parse_iso
 
@@ -106,8 +107,17 @@ class Runtime:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yuqing-work")
         self.fetcher = Fetcher(config.fetch, transport=transport)
         self.rng = rng or random.Random()
+        self.rules = RuleKeeper(config.rules.dir, self.store)
         self.pipeline = Pipeline(config, self.store, self.fetcher, executor=self.executor,
-                                 rng=self.rng)
+                                 rng=self.rng, on_items=self.rules.score_items)
+
+    async def load_rules(self, now: datetime) -> None:
+        await asyncio.get_running_loop().run_in_executor(
+            self.executor, lambda: self.rules.load(now=now))
+
+    async def reload_rules(self, now: datetime) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(
+            self.executor, lambda: self.rules.reload_if_changed(now=now))
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -127,6 +137,7 @@ async def fetch_once(config: Config, *, feed: str | None = None, now: Clock = ut
         chosen = [f for f in config.feeds if f.enabled]
     rt = Runtime(config, transport=transport)
     try:
+        await rt.load_rules(now())
         return list(await asyncio.gather(
             *(rt.pipeline.run_feed(f, now=now()) for f in chosen)))
     finally:
@@ -160,6 +171,10 @@ class Daemon:
         self.rt = Runtime(self.config, transport=self.transport, rng=self.rng)
         self.scheduler = AsyncIOScheduler(timezone=UTC, event_loop=loop)
         try:
+            await self.rt.load_rules(self.now())
+            self.scheduler.add_job(self._reload_rules, "interval",
+                                   seconds=self.config.rules.reload_interval, id="rules-reload",
+                                   coalesce=True, max_instances=1)
             self._schedule_all()
             wd = Notifier.watchdog_interval()
             if wd:
@@ -205,6 +220,11 @@ class Daemon:
         finally:
             if task is not None:
                 self._inflight.discard(task)
+
+    async def _reload_rules(self) -> None:
+        assert self.rt is not None
+        if not self.stopping.is_set():
+            await self.rt.reload_rules(self.now())
 
     async def _shutdown(self) -> None:
         log.info("daemon stopping")

@@ -17,7 +17,7 @@ STAGES = ["fetch", "schedule", "textutil", "parse", "normalize", "store", "rules
           "incidents", "alerts", "report"]
 SHARED = {"models", "errors", "config", "durations"}
 TIERS = {"pipeline", "daemon", "cli", "cli_rules", "web", "scaffold", "opml", "__main__",
-         "__init__", "scoring_hook"}
+         "__init__", "rulekeeper", "backtest"}
 
 
 def _module_of(path: Path) -> str:

@@ -75,6 +75,35 @@ CREATE TABLE events (
 );
 CREATE INDEX events_kind ON events (kind, at);
 """),
+    (2, "rule results and ruleset versions", """
+ALTER TABLE items ADD COLUMN score INTEGER;
+ALTER TABLE items ADD COLUMN level TEXT;
+ALTER TABLE items ADD COLUMN ruleset_version TEXT;
+ALTER TABLE items ADD COLUMN scored_at TEXT;
+CREATE INDEX items_score ON items (score DESC) WHERE score > 0;
+CREATE TABLE matches (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES items (id),
+    rule TEXT NOT NULL,
+    name TEXT,
+    category TEXT NOT NULL,
+    level TEXT NOT NULL,
+    weight INTEGER,
+    spans TEXT NOT NULL,
+    ruleset_version TEXT NOT NULL
+);
+CREATE INDEX matches_item ON matches (item_id);
+CREATE INDEX matches_rule ON matches (rule);
+CREATE TABLE ruleset_versions (
+    version TEXT PRIMARY KEY,
+    loaded_at TEXT NOT NULL,
+    actor TEXT,
+    rules INTEGER NOT NULL,
+    files TEXT NOT NULL,
+    changed TEXT,
+    diff TEXT
+);
+"""),
 ]
 
 

@@ -1,0 +1,230 @@
+"""``yuqing rules …`` and ``yuqing items scored``: check, try, backtest and trace rules."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cli import JSON_OPTION, State, emit_json, items, parse_when, pass_state
+from .errors import RuleError
+from .rules import Ruleset, check_examples, load_ruleset
+
+
+def highlight(text: str, spans: list[dict[str, Any]], *, color: bool) -> str:
+    """Mark every span in ``text`` with 〖〗 (and colour on a terminal); overlaps merge.
+
+    〖〗 rather than 【】, which Chinese headlines use themselves."""
+    ranges = sorted((s["start"], s["end"]) for s in spans)
+    merged: list[list[int]] = []
+    for start, end in ranges:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, pos = [], 0
+    for start, end in merged:
+        out.append(text[pos:start])
+        hit = text[start:end]
+        out.append(click.style(f"〖{hit}〗", fg="red", bold=True) if color else f"〖{hit}〗")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _snippet(text: str, spans: list[dict[str, Any]], width: int = 60) -> tuple[str, list[dict]]:
+    """A window of ``text`` around its first span, with spans shifted into it."""
+    if len(text) <= width * 2 or not spans:
+        return text, spans
+    first = min(s["start"] for s in spans)
+    lo = max(0, first - width // 2)
+    hi = min(len(text), lo + width * 2)
+    inside = [{**s, "start": s["start"] - lo, "end": s["end"] - lo} for s in spans
+              if s["start"] >= lo and s["end"] <= hi]
+    return ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else ""), \
+        [{**s, "start": s["start"] + (1 if lo else 0), "end": s["end"] + (1 if lo else 0)}
+         for s in inside]
+
+
+def _current_rules(state: State, rules_dir: Path | None) -> Ruleset:
+    return load_ruleset(rules_dir or state.config.rules.dir)
+
+
+@click.group()
+def rules() -> None:
+    """检查、试用和回测关键词规则。"""
+
+
+@rules.command("check")
+@click.argument("directory", required=False,
+                type=click.Path(exists=True, path_type=Path))
+@pass_state
+def rules_check(state: State, directory: Path | None) -> None:
+    """校验规则文件并运行每条规则的示例；有问题时每个问题输出一行 文件:行号: 说明。
+
+    示例：yuqing rules check rules/
+    """
+    rs = _current_rules(state, directory)
+    problems = check_examples(rs)
+    if problems:
+        raise RuleError(problems)
+    examples = sum(len(r.examples) for r in rs.rules)
+    click.echo(f"规则有效：{len(rs)} 条规则，{rs.word_count} 个词，{examples} 个示例全部通过"
+               f"（版本 {rs.version}）")
+
+
+@rules.command("test")
+@click.option("--title", default="", help="标题")
+@click.option("--body", default="", help="正文")
+@click.option("--file", "file_", type=click.File("r", encoding="utf-8"), default=None,
+              help="从文件读取正文（- 表示标准输入）")
+@click.option("--rules-dir", type=click.Path(exists=True, path_type=Path), default=None,
+              help="用这个目录的规则（默认配置中的规则目录）")
+@JSON_OPTION
+@pass_state
+def rules_test(state: State, title: str, body: str, file_: Any, rules_dir: Path | None,
+               as_json: bool) -> None:
+    """用当前规则评估一段文本，显示得分、级别和高亮的命中词。
+
+    示例：yuqing rules test --title "某工地农民工讨薪" --body "项目部拖欠工资三个月"
+    """
+    if file_ is not None:
+        body = (body + "\n" if body else "") + file_.read()
+    if not title and not body:
+        raise click.UsageError("请给出 --title、--body 或 --file")
+    ev = _current_rules(state, rules_dir).evaluate(title=title, body=body)
+    doc = ev.to_dict()
+    if as_json:
+        emit_json(doc)
+        return
+    _print_evaluation(doc, title, body)
+
+
+def _print_evaluation(doc: dict[str, Any], title: str, body: str) -> None:
+    from .models import LEVEL_NAMES
+
+    color = sys.stdout.isatty()
+    if not doc["matches"]:
+        click.echo("未命中任何规则（得分 0）")
+        return
+    click.echo(f"得分 {doc['score']}，级别 {LEVEL_NAMES.get(doc['level'], doc['level'])}")
+    spans = [dict(s, rule=m["rule"]) for m in doc["matches"] for s in m["spans"]]
+    for field, text in (("title", title), ("body", body)):
+        mine = [s for s in spans if s["field"] == field]
+        if text and mine:
+            label = "标题" if field == "title" else "正文"
+            click.echo(f"{label}：{highlight(*_snippet(text, mine, 200), color=color)}")
+    for m in doc["matches"]:
+        words = "、".join(dict.fromkeys(s["text"] for s in m["spans"]))
+        name = m.get("name") or m["rule"]
+        click.echo(f"  · {m['rule']}（{name}，{m['category']}，"
+                   f"{LEVEL_NAMES.get(m['level'], m['level'])}）：{words}")
+
+
+@rules.command("backtest")
+@click.option("--since", required=True, help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
+@click.option("--until", default=None, help="截止日期（不含）")
+@click.option("--rules-dir", type=click.Path(exists=True, path_type=Path), default=None,
+              help="用这个目录的规则（默认配置中的规则目录），可用来试验改动后的规则")
+@JSON_OPTION
+@pass_state
+def rules_backtest(state: State, since: str, until: str | None, rules_dir: Path | None,
+                   as_json: bool) -> None:
+    """用当前规则重新评估历史条目（不告警、不改动已存结果），并与已存结果对比。
+
+    示例：yuqing rules backtest --since 2026-01-01 --until 2026-07-01
+    """
+    from .backtest import backtest
+    from .store import Store
+
+    rs = _current_rules(state, rules_dir)
+    with Store(state.config.storage.path) as store:
+        result = backtest(store, rs, since=parse_when(since, param="--since"),
+                          until=parse_when(until, param="--until"))
+        titles = {}
+        if not as_json:
+            ids = {i for v in (*result.added.values(), *result.removed.values()) for i in v[:3]}
+            titles = {i: (store.get_item(i) or {}).get("title", "") for i in ids}
+    if as_json:
+        emit_json(result.to_json())
+        return
+    click.echo(f"回测 {result.items} 条，命中 {result.matched} 条（规则版本 {rs.version}）")
+    for rule in rs.rules:
+        n = result.by_rule.get(rule.id, 0)
+        add, rem = result.added.get(rule.id, []), result.removed.get(rule.id, [])
+        if not (n or add or rem):
+            continue
+        line = f"  {rule.id}（{rule.name}）：{n} 条"
+        if add or rem:
+            line += f"；较已存结果 新增 {len(add)}、不再命中 {len(rem)}"
+        click.echo(line)
+        for sign, ids in (("+", add), ("-", rem)):
+            for i in ids[:3]:
+                click.echo(f"      {sign} [{i}] {titles.get(i, '')}")
+
+
+@rules.command("versions")
+@click.option("--diff", "show_diff", is_flag=True, help="同时显示每个版本的改动")
+@JSON_OPTION
+@pass_state
+def rules_versions(state: State, show_diff: bool, as_json: bool) -> None:
+    """规则集的历次版本（守护进程每次加载新规则都会记录）。示例：yuqing rules versions --diff"""
+    from .store import Store
+
+    with Store(state.config.storage.path) as store:
+        rows = store.ruleset_versions()
+    if as_json:
+        emit_json([{k: r[k] for k in ("version", "loaded_at", "actor", "rules", "changed", "diff")}
+                   for r in rows])
+        return
+    if not rows:
+        click.echo("还没有记录过规则版本（守护进程或 yuqing fetch 加载规则时记录）")
+    for r in rows:
+        changed = "、".join(r["changed"]) or "（无变化）"
+        click.echo(f"{r['version']}  {r['loaded_at']}  {r['actor'] or '—'}  "
+                   f"{r['rules']} 条规则  改动：{changed}")
+        if show_diff and r["diff"]:
+            click.echo(r["diff"])
+
+
+@items.command("scored")
+@click.option("--min-score", default=1, show_default=True, type=click.IntRange(0, 100))
+@click.option("--since", default=None, help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@JSON_OPTION
+@pass_state
+def items_scored(state: State, min_score: int, since: str | None, limit: int,
+                 as_json: bool) -> None:
+    """按规则得分列出命中的条目（得分高的在前），并高亮命中词。
+
+    示例：yuqing items scored --min-score 30 --since 2026-01-01
+    """
+    from .models import LEVEL_NAMES
+    from .store import Store
+
+    with Store(state.config.storage.path) as store:
+        rows = store.scored_items(min_score=min_score, since=parse_when(since, param="--since"),
+                                  limit=limit)
+    if as_json:
+        emit_json([{"id": r["id"], "feed": r["feed"], "title": r["title"], "link": r["link"],
+                    "published_at": r["published_at"], "score": r["score"], "level": r["level"],
+                    "ruleset_version": r["ruleset_version"],
+                    "matches": [{"rule": m["rule"], "category": m["category"],
+                                 "level": m["level"], "spans": m["spans"]}
+                                for m in r["matches"]]} for r in rows])
+        return
+    color = sys.stdout.isatty()
+    if not rows:
+        click.echo("没有命中规则的条目")
+    for r in rows:
+        spans = [s for m in r["matches"] for s in m["spans"]]
+        level = LEVEL_NAMES.get(r["level"], r["level"])
+        click.echo(f"[{r['score']:>3} {level}] {r['feed']}："
+                   f"{highlight(r['title'], [s for s in spans if s['field'] == 'title'], color=color)}")
+        body_spans = [s for s in spans if s["field"] == "body"]
+        if body_spans:
+            click.echo(f"      {highlight(*_snippet(r['body'], body_spans), color=color)}")
+        rules_hit = "、".join(f"{m['rule']}（{m['category']}）" for m in r["matches"])
+        click.echo(f"      规则：{rules_hit}")

@@ -1,0 +1,139 @@
+"""The ruleset in force: load it, hot-reload it when files change, record every version,
+keep the last good rules when an edit is broken, and score stored items with it.
+
+A broken edit never replaces the rules in use: the new files are validated first and the
+swap is one assignment. At start-up, if the files on disk are broken, the newest version
+recorded in the database (the last rules known to be good) is used instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from .errors import RuleError
+from .rules import Ruleset, load_ruleset, load_ruleset_texts
+from .rules.loader import RULE_SUFFIXES
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+def fingerprint(rules_dir: Path) -> Fingerprint:
+    """Cheap change detection: (name, mtime_ns, size) of every rule file."""
+    try:
+        entries = sorted(p for p in rules_dir.iterdir() if p.suffix in RULE_SUFFIXES)
+    except OSError:
+        return ()
+    out = []
+    for p in entries:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append((p.name, st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def _owner(rules_dir: Path, names: Iterable[str]) -> str | None:
+    """Best guess at who edited the rules: the owner of the newest changed file."""
+    newest: tuple[int, int] | None = None
+    for name in names:
+        try:
+            st = (rules_dir / name).stat()
+        except OSError:
+            continue
+        if newest is None or st.st_mtime_ns > newest[0]:
+            newest = (st.st_mtime_ns, st.st_uid)
+    if newest is None:
+        return None
+    try:
+        return pwd.getpwuid(newest[1]).pw_name
+    except KeyError:
+        return str(newest[1])
+
+
+class RuleKeeper:
+    def __init__(self, rules_dir: Path, store: Store) -> None:
+        self.rules_dir = Path(rules_dir)
+        self.store = store
+        self.ruleset: Ruleset | None = None
+        self.problems: list[str] = []
+        self._seen: Fingerprint | None = None
+
+    # ---- loading ------------------------------------------------------------------------
+    def load(self, *, now: datetime) -> Ruleset | None:
+        """Initial load: the files on disk, else the last good version from the database."""
+        self._seen = fingerprint(self.rules_dir)
+        try:
+            self._activate(load_ruleset(self.rules_dir), now=now)
+        except RuleError as e:
+            self._report(e)
+            files = self.store.last_ruleset_files()
+            if files:
+                self.ruleset = load_ruleset_texts(files)
+                log.warning("rules on disk are broken; using last good version=%s rules=%d",
+                            self.ruleset.version, len(self.ruleset))
+            else:
+                log.error("no usable rules: items are stored but not scored until fixed")
+        return self.ruleset
+
+    def reload_if_changed(self, *, now: datetime) -> bool:
+        """Reload when the files changed; returns True when a new ruleset went live."""
+        current = fingerprint(self.rules_dir)
+        if current == self._seen:
+            return False
+        self._seen = current
+        try:
+            new = load_ruleset(self.rules_dir)
+        except RuleError as e:
+            self._report(e)
+            kept = self.ruleset.version if self.ruleset else "无"
+            log.error("rules reload rejected; previous rules stay in force version=%s", kept)
+            return False
+        if self.ruleset is not None and new.version == self.ruleset.version:
+            return False
+        self._activate(new, now=now)
+        return True
+
+    def _activate(self, ruleset: Ruleset, *, now: datetime) -> None:
+        old = self.ruleset
+        changed = [n for n in set(ruleset.files) | set(old.files if old else {})
+                   if (old.files if old else {}).get(n) != ruleset.files.get(n)]
+        actor = _owner(self.rules_dir, changed) or os.environ.get("USER")
+        self.store.record_ruleset(ruleset.version, ruleset.files, len(ruleset), actor=actor,
+                                  now=now)
+        self.ruleset = ruleset  # the swap: one assignment, readers see old or new
+        self.problems = []
+        log.info("rules loaded version=%s rules=%d words=%d", ruleset.version, len(ruleset),
+                 ruleset.word_count)
+
+    def _report(self, e: RuleError) -> None:
+        self.problems = [str(p) for p in e.problems]
+        for p in e.problems:
+            log.error("rule error %s", p)
+
+    # ---- scoring ------------------------------------------------------------------------
+    def score_items(self, item_ids: list[int], now: datetime) -> int:
+        """Evaluate items with the rules in force and store score, level and matches."""
+        rs = self.ruleset
+        if rs is None:
+            return 0
+        matched = 0
+        for item_id in item_ids:
+            row = self.store.get_item(item_id)
+            if row is None:
+                continue
+            ev = rs.evaluate(title=row["title"] or "", body=row["body"] or "")
+            self.store.save_evaluation(item_id, ev, version=rs.version, now=now)
+            if ev.matches:
+                matched += 1
+                log.info("item matched item=%s score=%s level=%s rules=%s", item_id, ev.score,
+                         ev.level, ",".join(m.rule for m in ev.matches))
+        return matched

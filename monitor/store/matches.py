@@ -1,0 +1,162 @@
+"""Rule results: each item's score, level and matches (with spans and the ruleset version
+that produced them), and the history of ruleset versions (who/when/what changed)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from .db import iso, utcnow
+
+
+class _Span(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class _Match(Protocol):
+    rule: str
+    name: str
+    category: str
+    level: str
+    weight: int
+    spans: list[Any]
+
+
+class _Evaluation(Protocol):
+    score: int
+    level: str | None
+    matches: list[Any]
+
+
+class MatchesMixin:
+    db: Any
+    lock: Any
+
+    def save_evaluation(self, item_id: int, ev: _Evaluation, *, version: str,
+                        now: datetime | None = None) -> None:
+        """Replace an item's stored result with ``ev``."""
+        with self.lock, self.db.atomic():
+            self.db.execute("DELETE FROM matches WHERE item_id = ?", [item_id])
+            self.db.execute(
+                "UPDATE items SET score = ?, level = ?, ruleset_version = ?, scored_at = ? "
+                "WHERE id = ?", [ev.score, ev.level, version, iso(now or utcnow()), item_id])
+            for m in ev.matches:
+                self.db["matches"].insert({
+                    "item_id": item_id, "rule": m.rule, "name": m.name, "category": m.category,
+                    "level": m.level, "weight": m.weight, "ruleset_version": version,
+                    "spans": json.dumps([s.to_dict() for s in m.spans], ensure_ascii=False)})
+
+    def item_matches(self, item_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM matches WHERE item_id = ? ORDER BY id",
+                                      [item_id]))
+        for r in rows:
+            r["spans"] = json.loads(r["spans"])
+        return rows
+
+    def stored_rule_hits(self, item_ids: list[int]) -> dict[int, set[str]]:
+        """The rules stored as matching each item (for backtest comparisons)."""
+        out: dict[int, set[str]] = {i: set() for i in item_ids}
+        with self.lock:
+            for chunk_start in range(0, len(item_ids), 500):
+                chunk = item_ids[chunk_start:chunk_start + 500]
+                marks = ",".join("?" * len(chunk))
+                for item_id, rule in self.db.execute(
+                        f"SELECT item_id, rule FROM matches WHERE item_id IN ({marks})", chunk):
+                    out[item_id].add(rule)
+        return out
+
+    def scored_items(self, *, min_score: int = 1, since: datetime | None = None,
+                     limit: int | None = 50) -> list[dict[str, Any]]:
+        """Items with a score, highest first, each with its ``matches``."""
+        where, params = ["deleted = 0", "score >= ?"], [min_score]
+        if since:
+            where.append("coalesce(published_at, fetched_at) >= ?")
+            params.append(iso(since))
+        sql = (f"SELECT * FROM items WHERE {' AND '.join(where)} "
+               "ORDER BY score DESC, coalesce(published_at, fetched_at) DESC, id DESC")
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        with self.lock:
+            rows = list(self.db.query(sql, params))
+        for r in rows:
+            r["matches"] = self.item_matches(r["id"])
+        return rows
+
+    def iter_items(self, *, since: datetime | None = None, until: datetime | None = None,
+                   batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every stored item in the period (by publication, else fetch time), in id order."""
+        where, params = ["deleted = 0"], []
+        if since:
+            where.append("coalesce(published_at, fetched_at) >= ?")
+            params.append(iso(since))
+        if until:
+            where.append("coalesce(published_at, fetched_at) < ?")
+            params.append(iso(until))
+        last = 0
+        while True:
+            with self.lock:
+                rows = list(self.db.query(
+                    f"SELECT id, feed, title, body, link, published_at, ruleset_version FROM items "
+                    f"WHERE {' AND '.join(where)} AND id > ? ORDER BY id LIMIT {int(batch)}",
+                    [*params, last]))
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1]["id"]
+
+    # ---- ruleset versions -------------------------------------------------------------
+    def record_ruleset(self, version: str, files: Mapping[str, str], rules: int, *,
+                       actor: str | None = None, now: datetime | None = None) -> bool:
+        """Record a ruleset version (once); returns True when it is new.
+
+        The diff against the previous version is stored with it, so rule maintenance can
+        be shown in reports (what changed, when, by whom).
+        """
+        with self.lock, self.db.atomic():
+            if self.db.execute("SELECT 1 FROM ruleset_versions WHERE version = ?",
+                               [version]).fetchone():
+                # back to a version seen before: it becomes the newest again
+                self.db.execute("UPDATE ruleset_versions SET loaded_at = ? WHERE version = ?",
+                                [iso(now or utcnow()), version])
+                self.db["events"].insert({"at": iso(now or utcnow()), "kind": "rules.version",
+                                          "subject": version, "actor": actor, "data": "[]"})
+                return False
+            prev = self.db.execute("SELECT files FROM ruleset_versions "
+                                   "ORDER BY loaded_at DESC, rowid DESC LIMIT 1").fetchone()
+            old: dict[str, str] = json.loads(prev[0]) if prev else {}
+            changed = sorted(n for n in set(old) | set(files) if old.get(n) != files.get(n))
+            diff = "".join(
+                "".join(difflib.unified_diff(
+                    old.get(n, "").splitlines(keepends=True),
+                    files.get(n, "").splitlines(keepends=True),
+                    fromfile=f"a/{n}" if n in old else "/dev/null",
+                    tofile=f"b/{n}" if n in files else "/dev/null"))
+                for n in changed)
+            self.db["ruleset_versions"].insert({
+                "version": version, "loaded_at": iso(now or utcnow()), "actor": actor,
+                "rules": rules, "files": json.dumps(dict(files), ensure_ascii=False),
+                "changed": json.dumps(changed, ensure_ascii=False), "diff": diff})
+            self.db["events"].insert({"at": iso(now or utcnow()), "kind": "rules.version",
+                                      "subject": version, "actor": actor,
+                                      "data": json.dumps(changed, ensure_ascii=False)})
+        return True
+
+    def ruleset_versions(self) -> list[dict[str, Any]]:
+        with self.lock:
+            rows = list(self.db.query(
+                "SELECT version, loaded_at, actor, rules, changed, diff FROM ruleset_versions "
+                "ORDER BY loaded_at DESC, rowid DESC"))
+        for r in rows:
+            r["changed"] = json.loads(r["changed"] or "[]")
+        return rows
+
+    def last_ruleset_files(self) -> dict[str, str] | None:
+        """The files of the newest recorded version (the last rules known to be good)."""
+        with self.lock:
+            row = self.db.execute("SELECT files FROM ruleset_versions "
+                                  "ORDER BY loaded_at DESC, rowid DESC LIMIT 1").fetchone()
+        return json.loads(row[0]) if row else None
