@@ -1,0 +1,75 @@
+"""The compiled ruleset: immutable once built, safe to evaluate from worker threads."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from monitor.normalize import Normalized, normalize
+from monitor.rules.compiled import CompiledRule
+from monitor.rules.matcher import FieldText, Matcher
+from monitor.rules.scoring import Evaluation, RuleMatch, score_matches
+
+__all__ = ["Ruleset"]
+
+
+class Ruleset:
+    """Rules compiled into one matcher.
+
+    ``version`` is the first 12 hex digits of a SHA-256 over the sorted file names and
+    contents; ``files`` maps each file name to its text; ``rules`` lists the compiled
+    rules (id, name, category, level, weight, file, line, ...); ``word_count`` is the
+    number of distinct normalized literals in the automaton.
+    """
+
+    def __init__(self, rules: list[CompiledRule], files: Mapping[str, str]) -> None:
+        self.rules: list[CompiledRule] = list(rules)
+        self.files: dict[str, str] = dict(sorted(files.items()))
+        digest = hashlib.sha256()
+        for name, text in self.files.items():
+            digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+        self.version: str = digest.hexdigest()[:12]
+        self._by_id = {r.id: i for i, r in enumerate(self.rules)}
+        self._matcher = Matcher(self.rules)
+        self.word_count: int = self._matcher.word_count
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __repr__(self) -> str:
+        return f"<Ruleset {self.version}: {len(self.rules)} rules, {self.word_count} words>"
+
+    @property
+    def categories(self) -> list[str]:
+        return list(dict.fromkeys(r.category for r in self.rules))
+
+    def rule(self, rule_id: str) -> CompiledRule | None:
+        i = self._by_id.get(rule_id)
+        return None if i is None else self.rules[i]
+
+    def _fields(self, title: Normalized | None, body: Normalized | None) -> list[FieldText]:
+        out: list[FieldText] = []
+        for name, norm in (("title", title), ("body", body)):
+            if norm is None or not norm.source:
+                continue
+            cased = normalize(norm.source, casefold=False) if self._matcher.has_cased else None
+            out.append((name, norm, cased))
+        return out
+
+    def evaluate(self, title: str = "", body: str = "") -> Evaluation:
+        """Score one item; spans are character offsets into ``title``/``body`` as given."""
+        return self.evaluate_normalized(normalize(title) if title else None,
+                                        normalize(body) if body else None)
+
+    def evaluate_normalized(self, title: Normalized | None = None,
+                            body: Normalized | None = None) -> Evaluation:
+        """Like :meth:`evaluate` for texts already passed through ``normalize``."""
+        return score_matches(self._matcher.match(self._fields(title, body)))
+
+    def match_rule(self, rule_id: str, title: str = "", body: str = "") -> RuleMatch | None:
+        """The match of one rule alone, or ``None`` (used by ``rules check``)."""
+        i = self._by_id[rule_id]
+        fields = self._fields(normalize(title) if title else None,
+                              normalize(body) if body else None)
+        found = self._matcher.match(fields, only=i)
+        return found[0] if found else None

@@ -1,0 +1,210 @@
+"""Rule-file schema: YAML read with node marks, each rule validated with pydantic.
+
+Every problem becomes a :class:`RuleProblem` whose line is the offending YAML node (the
+key, the value or the list item); messages are Chinese.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from monitor.errors import RuleProblem
+from monitor.models import LEVELS
+
+__all__ = ["ExampleModel", "RawRule", "RuleModel", "line_of", "read_rule_file"]
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)    # libyaml when available
+RULE_FIELDS = ("id", "name", "category", "level", "weight", "words", "condition", "examples",
+               "description")
+
+
+def _as_list(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, str | int | float):
+        return [value]
+    return value
+
+
+def _as_example(value: Any) -> Any:
+    if isinstance(value, str | int | float):
+        return {"text": str(value)}
+    return value
+
+
+class ExampleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    text: str | None = None
+    title: str = ""
+    body: str = ""
+
+
+Example = Annotated[ExampleModel, BeforeValidator(_as_example)]
+
+
+class ExamplesModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    match: Annotated[list[Example], BeforeValidator(_as_list)] = []
+    nomatch: Annotated[list[Example], BeforeValidator(_as_list)] = []
+
+
+class RuleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    id: str = Field(min_length=1)
+    name: str = ""
+    category: str = Field(min_length=1)
+    level: Literal["info", "blue", "yellow", "orange", "red"]
+    weight: int = Field(default=0, ge=0, le=100)
+    words: dict[str, Annotated[list[str], BeforeValidator(_as_list)]] = {}
+    condition: str | None = None
+    examples: ExamplesModel = ExamplesModel()
+    description: str = ""
+
+
+@dataclass
+class RawRule:
+    """One validated rule with the YAML node it came from (for line numbers)."""
+
+    model: RuleModel
+    node: MappingNode
+    file: str
+
+    @property
+    def line(self) -> int:
+        """The line of the rule's ``id:`` key (or of its first key)."""
+        for key, _value in self.node.value:
+            if isinstance(key, ScalarNode) and key.value == "id":
+                return key.start_mark.line + 1
+        return self.node.start_mark.line + 1
+
+    def child(self, *path: str | int) -> Node | None:
+        """The node at ``path`` (mapping keys, list indices), or ``None``."""
+        return _walk(self.node, path)[0]
+
+
+def _walk(node: Node, path: tuple[Any, ...], key_node: bool = False) -> tuple[Node | None, Node]:
+    """Follow ``path``; returns (the node or None, the deepest node reached)."""
+    current: Node = node
+    for i, part in enumerate(path):
+        nxt: Node | None = None
+        if isinstance(current, MappingNode):
+            for key, value in current.value:
+                if isinstance(key, ScalarNode) and key.value == str(part):
+                    last = i == len(path) - 1
+                    nxt = key if (key_node and last) else value
+                    break
+        elif isinstance(current, SequenceNode) and isinstance(part, int) \
+                and 0 <= part < len(current.value):
+            nxt = current.value[part]
+        if nxt is None:
+            return None, current
+        current = nxt
+    return current, current
+
+
+def line_of(node: Node, path: tuple[Any, ...], key_node: bool = False) -> int:
+    """1-based line of the node at ``path`` (or of the deepest node that exists)."""
+    return _walk(node, path, key_node)[1].start_mark.line + 1
+
+
+def _message(err: dict[str, Any]) -> str:
+    loc = [p for p in err["loc"] if p != "function-before"]
+    kind = err["type"]
+    name = ".".join(str(p) for p in loc) or "规则"
+    value = err.get("input")
+    if kind == "missing":
+        return f"缺少必填字段 {name}"
+    if kind == "extra_forbidden":
+        if loc[:1] == ["examples"] and len(loc) == 2:
+            allowed = "match、nomatch"
+        elif loc[:1] == ["examples"]:
+            allowed = "title、body（或直接写一段文字）"
+        else:
+            allowed = "、".join(RULE_FIELDS)
+        return f"未知字段 “{loc[-1]}”（可用的字段：{allowed}）"
+    if loc == ["level"]:
+        return f"级别 “{value}” 无效，应为 {'、'.join(LEVELS)} 之一"
+    if loc == ["weight"] and kind in ("greater_than_equal", "less_than_equal"):
+        return f"权重 {value} 超出范围，应为 0 到 100 之间的整数"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"{name} 应为整数，而不是 “{value}”"
+    if kind == "string_type":
+        return f"{name} 应为文字"
+    if kind == "string_too_short":
+        return f"{name} 不能为空"
+    if kind == "list_type":
+        return f"{name} 应为列表，例如 [词1, 词2]"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"{name} 应为映射（键: 值）"
+    return f"{name}: {err.get('msg', kind)}"
+
+
+def _duplicate_keys(node: Node, file: str, problems: list[RuleProblem]) -> None:
+    if isinstance(node, MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, ScalarNode):
+                if key.value in seen:
+                    problems.append(RuleProblem(file, key.start_mark.line + 1,
+                                                f"键 “{key.value}” 重复出现"))
+                seen.add(key.value)
+            _duplicate_keys(value, file, problems)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            _duplicate_keys(item, file, problems)
+
+
+def _to_python(node: Node) -> Any:
+    constructor = yaml.constructor.SafeConstructor()
+    return constructor.construct_object(node, deep=True)
+
+
+def read_rule_file(file: str, text: str) -> tuple[list[RawRule], list[RuleProblem]]:
+    """Parse one rule file; returns the rules that passed the schema and every problem."""
+    problems: list[RuleProblem] = []
+    try:
+        root = yaml.compose(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else 1
+        return [], [RuleProblem(file, line, f"YAML 语法错误：{e.problem or e.context}")]
+    except yaml.YAMLError as e:
+        return [], [RuleProblem(file, 1, f"YAML 读取失败：{e}")]
+    if root is None:
+        return [], []
+    if not isinstance(root, SequenceNode):
+        return [], [RuleProblem(file, root.start_mark.line + 1,
+                                "文件顶层应为规则列表（每条规则以 “- id:” 开头）")]
+    rules: list[RawRule] = []
+    for item in root.value:
+        line = item.start_mark.line + 1
+        if not isinstance(item, MappingNode):
+            problems.append(RuleProblem(file, line, "每条规则应为映射（以 “- id:” 开头的一组字段）"))
+            continue
+        _duplicate_keys(item, file, problems)
+        try:
+            data = _to_python(item)
+        except yaml.YAMLError as e:
+            problems.append(RuleProblem(file, line, f"YAML 读取失败：{e}"))
+            continue
+        if isinstance(data.get("words"), dict):
+            data["words"] = {str(k): v for k, v in data["words"].items()}
+        try:
+            model = RuleModel.model_validate(data)
+        except ValidationError as e:
+            seen: set[tuple[int, str]] = set()
+            for err in e.errors():
+                key_node = err["type"] == "extra_forbidden"
+                where = line_of(item, tuple(err["loc"]), key_node)
+                msg = _message(dict(err))
+                if (where, msg) not in seen:
+                    seen.add((where, msg))
+                    problems.append(RuleProblem(file, where, msg))
+            continue
+        rules.append(RawRule(model, item, file))
+    return rules, problems
