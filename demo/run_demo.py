@@ -7,6 +7,7 @@ Everything happens under demo/work/ (recreated on each run); nothing leaves 127.
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import json
 import os
@@ -18,11 +19,11 @@ import threading
 import time
 from pathlib import Path
 
-import tomli_w
-
 HERE = Path(__file__).resolve().parent
 FEEDS = HERE / "feeds"
 WORK = HERE / "work"
+
+TRAPS = ("演练", "演习", "和服务", "招聘")
 
 CONTENT_TYPES = {
     ".xml": "application/rss+xml",      # no charset: the GBK feed must be detected
@@ -68,11 +69,14 @@ def main() -> int:
                    capture_output=True, text=True)
     config = WORK / "config" / "monitor.toml"
     feeds = feed_list()
-    with config.open("a", encoding="utf-8") as fh:
-        fh.write("\n# 以下订阅源由 make demo 添加，指向本机的示例服务\n")
-        fh.write(tomli_w.dumps({"feeds": [
-            {"name": name, "url": f"{base}/{file}", "interval": "1m"}
-            for name, file, _ in feeds]}))
+    opml = WORK / "demo-feeds.opml"
+    outlines = "\n".join(
+        f'    <outline type="rss" text="{html.escape(name)}" xmlUrl="{base}/{file}"/>'
+        for name, file, _ in feeds)
+    opml.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0"><head>'
+                    f"<title>演示订阅源</title></head><body>\n{outlines}\n</body></opml>\n",
+                    encoding="utf-8")
+    yuqing("feeds", "import", str(opml), "--interval", "1m", config=config)
     print(f"已生成演示部署：{WORK.relative_to(HERE.parent)}（{len(feeds)} 个订阅源）")
     print(yuqing("config", "check", config=config).stdout.strip())
 
@@ -105,10 +109,19 @@ def main() -> int:
         ok = ok and bool(rows)
         for r in rows:
             print(f"  · {r['title']}")
-    scored = yuqing("items", "scored", "--limit", "100", config=config, check=False)
-    if scored.returncode == 0 and scored.stdout.strip():
-        print("\n== 规则命中（按分数排序，〖〗内为命中词） ==")
-        print(scored.stdout.rstrip())
+    scored = yuqing("items", "scored", "--min-level", "blue", "--limit", "100", config=config)
+    print("\n== 规则命中：一般（蓝）及以上，按得分排序，〖〗内为命中词 ==")
+    print(scored.stdout.rstrip())
+    alerting = {r["id"] for r in json.loads(yuqing(
+        "items", "scored", "--min-level", "blue", "--limit", "1000", "--json",
+        config=config).stdout)}
+    everything = json.loads(yuqing("items", "list", "--limit", "1000", "--json",
+                                   config=config).stdout)
+    traps = [r for r in everything if r["id"] not in alerting
+             and any(w in r["title"] + r["body"] for w in TRAPS)]
+    print("\n== 干扰项：含“演练”“演习”“和服务”“招聘”等字样，但没有触发告警级别的规则 ==")
+    for r in traps:
+        print(f"  · {r['title']}")
     print(f"\n演示数据在 {WORK}；可继续尝试：")
     print(f"  .venv/bin/yuqing --config {config} items search 施工")
     print(f"  .venv/bin/yuqing --config {config} rules test --title '某工地农民工讨薪'")

@@ -10,6 +10,7 @@ import click
 
 from .cli import JSON_OPTION, State, emit_json, items, parse_when, pass_state
 from .errors import RuleError
+from .models import LEVELS
 from .rules import Ruleset, check_examples, load_ruleset
 
 
@@ -191,22 +192,25 @@ def rules_versions(state: State, show_diff: bool, as_json: bool) -> None:
 
 @items.command("scored")
 @click.option("--min-score", default=1, show_default=True, type=click.IntRange(0, 100))
+@click.option("--min-level", type=click.Choice(LEVELS), default=None,
+              help="只看这一级别及以上（info、blue、yellow、orange、red）")
 @click.option("--since", default=None, help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @JSON_OPTION
 @pass_state
-def items_scored(state: State, min_score: int, since: str | None, limit: int,
-                 as_json: bool) -> None:
+def items_scored(state: State, min_score: int, min_level: str | None, since: str | None,
+                 limit: int, as_json: bool) -> None:
     """按规则得分列出命中的条目（得分高的在前），并高亮命中词。
 
-    示例：yuqing items scored --min-score 30 --since 2026-01-01
+    示例：yuqing items scored --min-level blue --since 2026-01-01
     """
     from .models import LEVEL_NAMES
     from .store import Store
 
+    levels = list(LEVELS[LEVELS.index(min_level):]) if min_level else None
     with Store(state.config.storage.path) as store:
-        rows = store.scored_items(min_score=min_score, since=parse_when(since, param="--since"),
-                                  limit=limit)
+        rows = store.scored_items(min_score=min_score, levels=levels,
+                                  since=parse_when(since, param="--since"), limit=limit)
     if as_json:
         emit_json([{"id": r["id"], "feed": r["feed"], "title": r["title"], "link": r["link"],
                     "published_at": r["published_at"], "score": r["score"], "level": r["level"],

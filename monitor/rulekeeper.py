@@ -126,14 +126,15 @@ class RuleKeeper:
         if rs is None:
             return 0
         matched = 0
-        for item_id in item_ids:
-            row = self.store.get_item(item_id)
-            if row is None:
-                continue
-            ev = rs.evaluate(title=row["title"] or "", body=row["body"] or "")
-            self.store.save_evaluation(item_id, ev, version=rs.version, now=now)
-            if ev.matches:
-                matched += 1
-                log.info("item matched item=%s score=%s level=%s rules=%s", item_id, ev.score,
-                         ev.level, ",".join(m.rule for m in ev.matches))
+        with self.store.tx():  # one transaction per batch
+            for item_id in item_ids:
+                row = self.store.get_item(item_id)
+                if row is None:
+                    continue
+                ev = rs.evaluate(title=row["title"] or "", body=row["body"] or "")
+                self.store.save_evaluation(item_id, ev, version=rs.version, now=now)
+                if ev.matches:
+                    matched += 1
+                    log.info("item matched item=%s score=%s level=%s rules=%s", item_id,
+                             ev.score, ev.level, ",".join(m.rule for m in ev.matches))
         return matched

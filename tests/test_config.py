@@ -6,10 +6,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from support import run_yuqing, write_config
 
 from monitor.config import dump_config, find_key_line, load_config
 from monitor.errors import ConfigError
+
+from support import run_yuqing, write_config
 
 BASE = """[storage]
 path = "../data/monitor.db"

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support import run_yuqing, write_config
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>

@@ -15,12 +15,13 @@ from typing import Any
 import brotli
 import httpx
 import pytest
-from servers import FeedServer, closed_port, delayed, drip, hang, send
 
 from monitor.config import FeedConfig, FetchConfig
 from monitor.errors import FetchError
 from monitor.fetch import ACCEPT, Fetcher, cache_lifetime, retry_after
 from monitor.models import FetchResult
+
+from servers import FeedServer, closed_port, delayed, drip, hang, send
 
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 MiB = 1024 * 1024

@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support import Cli, run_yuqing, write_config
 
 from monitor.models import ParsedItem
 from monitor.rulekeeper import RuleKeeper
 from monitor.store import Store
+
+from support import Cli, run_yuqing, write_config
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support import write_config
 
 ROOT = Path(__file__).resolve().parent.parent

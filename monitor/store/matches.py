@@ -43,11 +43,12 @@ class MatchesMixin:
             self.db.execute(
                 "UPDATE items SET score = ?, level = ?, ruleset_version = ?, scored_at = ? "
                 "WHERE id = ?", [ev.score, ev.level, version, iso(now or utcnow()), item_id])
-            for m in ev.matches:
-                self.db["matches"].insert({
-                    "item_id": item_id, "rule": m.rule, "name": m.name, "category": m.category,
-                    "level": m.level, "weight": m.weight, "ruleset_version": version,
-                    "spans": json.dumps([s.to_dict() for s in m.spans], ensure_ascii=False)})
+            self.db.conn.executemany(
+                "INSERT INTO matches (item_id, rule, name, category, level, weight, spans, "
+                "ruleset_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(item_id, m.rule, m.name, m.category, m.level, m.weight,
+                  json.dumps([s.to_dict() for s in m.spans], ensure_ascii=False), version)
+                 for m in ev.matches])
 
     def item_matches(self, item_id: int) -> list[dict[str, Any]]:
         with self.lock:
@@ -69,10 +70,15 @@ class MatchesMixin:
                     out[item_id].add(rule)
         return out
 
-    def scored_items(self, *, min_score: int = 1, since: datetime | None = None,
+    def scored_items(self, *, min_score: int = 1, levels: list[str] | None = None,
+                     since: datetime | None = None,
                      limit: int | None = 50) -> list[dict[str, Any]]:
-        """Items with a score, highest first, each with its ``matches``."""
+        """Items with a score, highest first, each with its ``matches``; ``levels``
+        restricts to items whose level is one of them."""
         where, params = ["deleted = 0", "score >= ?"], [min_score]
+        if levels is not None:
+            where.append(f"level IN ({','.join('?' * len(levels))})")
+            params.extend(levels)
         if since:
             where.append("coalesce(published_at, fetched_at) >= ?")
             params.append(iso(since))

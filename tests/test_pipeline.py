@@ -1,0 +1,150 @@
+"""End to end through the pipeline: every feed or server behaviour ends with the right items
+stored or the right error on the feed, and a healthy feed beside it is unaffected."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config
+from monitor.daemon import fetch_once
+from monitor.store import Store
+
+from servers import FeedServer, closed_port, drip, hang
+from support import write_config
+
+FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
+GOOD = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>好源</title>'
+        '<item><title>区重点项目推进会召开</title><guid>g1</guid></item></channel></rss>').encode()
+
+
+def _fixture_title(name: str) -> str:
+    """The first title the fixture generator wrote (the source of truth for expectations)."""
+    from monitor.parse import parse_feed
+
+    return parse_feed((FEEDS / name).read_bytes()).items[0].title
+
+
+# (case id, route kwargs, feed extra config, expected: ("items", first title) or ("error", kind))
+CASES = [
+    ("utf8", {"body": (FEEDS / "rss20_utf8.xml").read_bytes(),
+              "headers": {"Content-Type": "application/rss+xml; charset=utf-8"}}, {}, "items"),
+    ("gb2312-declared", {"body": (FEEDS / "gb2312_declared.xml").read_bytes(),
+                         "headers": {"Content-Type": "text/xml"}}, {}, "items"),
+    ("gbk-undeclared", {"body": (FEEDS / "gbk_undeclared.xml").read_bytes(),
+                        "headers": {"Content-Type": "application/xml"}}, {}, "items"),
+    ("big5", {"body": (FEEDS / "big5_declared.xml").read_bytes(),
+              "headers": {"Content-Type": "application/rss+xml"}}, {}, "items"),
+    ("utf16-bom", {"body": (FEEDS / "utf16_bom.xml").read_bytes(),
+                   "headers": {"Content-Type": "application/xml"}}, {}, "items"),
+    ("wrong-charset-header", {"body": (FEEDS / "wrong_charset_gbk.xml").read_bytes(),
+                              "headers": {"Content-Type": "text/xml; charset=utf-8"}}, {}, "items"),
+    ("control-chars", {"body": (FEEDS / "control_chars.xml").read_bytes(),
+                       "headers": {"Content-Type": "text/xml"}}, {}, "items"),
+    ("json-feed", {"body": (FEEDS / "jsonfeed11.json").read_bytes(),
+                   "headers": {"Content-Type": "application/feed+json"}}, {}, "items"),
+    ("gzip", {"body": gzip.compress((FEEDS / "rss20_utf8.xml").read_bytes()),
+              "headers": {"Content-Type": "text/xml", "Content-Encoding": "gzip"}}, {}, "items"),
+    ("html-not-feed", {"body": (FEEDS / "html_homepage.html").read_bytes(),
+                       "headers": {"Content-Type": "text/html; charset=utf-8"}}, {}, "not_feed"),
+    ("http-500", {"status": 500, "body": b"boom"}, {}, "http_status"),
+    ("http-429", {"status": 429, "body": b"slow down", "headers": {"Retry-After": "120"}}, {},
+     "http_status"),
+    ("timeout", {"handler": hang}, {}, "timeout"),
+    ("slow-drip", {"handler": drip(0.05)}, {}, "timeout"),
+    ("oversize", {"body": b"<rss>" + b"x" * 300_000 + b"</rss>"}, {"max_bytes": 100_000},
+     "too_large"),
+    ("gzip-bomb", {"body": gzip.compress(b"<" * 20_000_000),
+                   "headers": {"Content-Encoding": "gzip"}}, {"max_bytes": 1_000_000}, "too_large"),
+    ("redirect-loop", {"status": 302, "headers": {"Location": "/case"}}, {}, "redirect"),
+    ("redirect-private", {"status": 302, "headers": {"Location": "http://10.255.0.1/feed.xml"}},
+     {}, "blocked"),
+]
+
+
+@pytest.mark.parametrize(("route", "feed_extra", "expect"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_behaviour_ends_in_items_or_error_on_the_feed(tmp_path, route, feed_extra, expect):
+    with FeedServer() as srv:
+        srv.route("/case", **route)
+        srv.route("/good", body=GOOD, headers={"Content-Type": "application/rss+xml"})
+        config_path = write_config(tmp_path, feeds=[
+            {"name": "被测源", "url": srv.url("/case"), **feed_extra},
+            {"name": "好源", "url": srv.url("/good")},
+        ], extra={"fetch": {"timeout": "1s", "connect_timeout": "1s"}})
+        config = load_config(config_path)
+        outcomes = {o.name: o for o in asyncio.run(fetch_once(config))}
+    with Store(config.storage.path) as store:
+        status = {r["name"]: r for r in store.feeds_status()}
+        tested = store.list_items(feed="被测源", limit=None)
+        good = store.list_items(feed="好源", limit=None)
+    assert outcomes["好源"].ok and [i["title"] for i in good] == ["区重点项目推进会召开"]
+    assert status["好源"]["ok"] == 1
+    row = status["被测源"]
+    if expect == "items":
+        assert outcomes["被测源"].ok, outcomes["被测源"].error
+        assert tested, "no items stored"
+        assert row["ok"] == 1 and row["consecutive_failures"] == 0
+        texts = " ".join(i["title"] + i["body"] for i in tested)
+        assert "\ufffd" not in texts and any("\u4e00" <= ch <= "\u9fff" for ch in texts)
+        for ch in "\x00\x01\x08\x0b\x1f":
+            assert ch not in texts
+    else:
+        assert not outcomes["被测源"].ok
+        assert tested == []
+        assert row["ok"] == 0 and row["consecutive_failures"] == 1
+        assert row["last_error_kind"] == expect, row["last_error"]
+        assert row["last_error"]
+        assert row["next_check_at"] > row["last_checked_at"]
+
+
+@pytest.mark.parametrize("name", ["gbk_undeclared.xml", "gb2312_declared.xml",
+                                  "big5_declared.xml", "utf16_bom.xml", "wrong_charset_gbk.xml"])
+def test_decoded_titles_are_stored_exactly(tmp_path, name):
+    expected = _fixture_title(name)
+    with FeedServer() as srv:
+        srv.route("/f", body=(FEEDS / name).read_bytes(), headers={"Content-Type": "text/xml"})
+        config = load_config(write_config(tmp_path, feeds=[{"name": "f", "url": srv.url("/f")}]))
+        asyncio.run(fetch_once(config))
+    with Store(config.storage.path) as store:
+        titles = [i["title"] for i in store.list_items(limit=None)]
+    assert expected in titles
+
+
+def test_conditional_get_304_keeps_items_and_resets_nothing(tmp_path):
+    with FeedServer() as srv:
+        srv.route("/f", body=GOOD, headers={"ETag": '"v1"', "Content-Type": "text/xml"})
+        config = load_config(write_config(tmp_path, feeds=[{"name": "f", "url": srv.url("/f")}]))
+        asyncio.run(fetch_once(config))
+        srv.route("/f", status=304, headers={"ETag": '"v1"'})
+        (outcome,) = asyncio.run(fetch_once(config))
+        assert srv.requests[-1].headers.get("if-none-match") == '"v1"'
+    assert outcome.ok and outcome.status == 304 and outcome.new_items == 0
+    with Store(config.storage.path) as store:
+        assert store.count_items() == 1
+        assert store.feed_state("f")["etag"] == '"v1"'
+
+
+def test_connection_refused_then_recovery(tmp_path):
+    port = closed_port()
+    config_path = write_config(tmp_path, feeds=[{"name": "f",
+                                                 "url": f"http://127.0.0.1:{port}/f"}])
+    config = load_config(config_path)
+    (o,) = asyncio.run(fetch_once(config))
+    assert not o.ok
+    with Store(config.storage.path) as store:
+        assert store.feed_state("f")["last_error_kind"] == "connection"
+    with FeedServer() as srv:
+        srv.route("/f", body=GOOD, headers={"Content-Type": "text/xml"})
+        data = config_path.read_text("utf-8").replace(f"127.0.0.1:{port}", f"127.0.0.1:{srv.port}")
+        config_path.write_text(data, "utf-8")
+        (o,) = asyncio.run(fetch_once(load_config(config_path)))
+    assert o.ok
+    with Store(config.storage.path) as store:
+        state = store.feed_state("f")
+        assert state["ok"] == 1 and state["consecutive_failures"] == 0
+        assert json.dumps(state)  # nothing unserialisable stored
