@@ -1,7 +1,8 @@
 """Word boundaries for ``|word`` groups: jieba segmentation of a small window around a hit.
 
-One dedicated ``jieba.Tokenizer()`` (never the global one) supplies the dictionary; it is
-loaded once per process, lazily, and only read afterwards. Each ruleset keeps its own
+jieba's default tokenizer supplies the dictionary; it is loaded once per process, lazily,
+and only ever read (nothing here adds words to it), so the full-text index, which uses the
+same tokenizer, shares the one copy in memory. Each ruleset keeps its own
 overlay of extra words (rule words jieba does not know) with the smallest frequency that
 makes the word one token when it stands alone (jieba's ``suggest_freq(word, tune=False)``
 level), so rule words never override ordinary segmentation: 和服 stays unmatched in
@@ -37,7 +38,7 @@ def _base_dict() -> tuple[dict[str, int], float, int]:
                 import jieba
 
                 logging.getLogger("jieba").setLevel(logging.WARNING)
-                tok = jieba.Tokenizer()
+                tok = jieba.dt  # shared with store/search.py; read-only here
                 tok.initialize()
                 _base = (tok.FREQ, math.log(tok.total), tok.total)
     return _base
