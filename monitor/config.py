@@ -90,6 +90,7 @@ class FetchConfig(_Section):
     min_interval: Duration = 60.0      # never fetch a feed more often, whatever it says
     failure_alert_after: StrictInt = Field(default=3, ge=1)
     startup_spread: Duration = 30.0    # overdue feeds at start-up are spread over this window
+    parse_workers: StrictInt = Field(default=0, ge=0, le=64)  # 0: one per core (at most 4)
 
 
 class FeedConfig(_Section):

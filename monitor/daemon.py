@@ -11,18 +11,18 @@ import asyncio
 import contextlib
 import logging
 import logging.handlers
+import multiprocessing
 import os
 import random
 import signal
 import socket
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .config import Config, FeedConfig
 from .errors import NotFoundError
@@ -105,11 +105,18 @@ class Runtime:
         self.store = Store(config.storage.path, busy_timeout=config.storage.busy_timeout)
         self.store.sync_feeds(config.feeds)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yuqing-work")
+        workers = config.fetch.parse_workers or min(os.cpu_count() or 1, 4)
+        self.parse_executor: Executor | None = None
+        if workers > 1:  # forkserver: no fork of this threaded process, workers start clean
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["monitor.parse"])  # workers load only the parser
+            self.parse_executor = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
         self.fetcher = Fetcher(config.fetch, transport=transport)
         self.rng = rng or random.Random()
         self.rules = RuleKeeper(config.rules.dir, self.store)
         self.pipeline = Pipeline(config, self.store, self.fetcher, executor=self.executor,
-                                 rng=self.rng, on_items=self.rules.score_items)
+                                 parse_executor=self.parse_executor, rng=self.rng,
+                                 on_items=self.rules.score_items)
 
     async def load_rules(self, now: datetime) -> None:
         await asyncio.get_running_loop().run_in_executor(
@@ -121,6 +128,8 @@ class Runtime:
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
+        if self.parse_executor is not None:
+            self.parse_executor.shutdown(wait=True, cancel_futures=True)
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.store.close()
 
@@ -158,7 +167,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
         self.rt: Runtime | None = None
-        self.scheduler: AsyncIOScheduler | None = None
+        self.scheduler: Any = None  # AsyncIOScheduler, imported when the daemon runs
 
     def request_stop(self) -> None:
         self.stopping.set()
@@ -168,6 +177,8 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
                 loop.add_signal_handler(sig, self.request_stop)
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # not needed by one-shots
+
         self.rt = Runtime(self.config, transport=self.transport, rng=self.rng)
         self.scheduler = AsyncIOScheduler(timezone=UTC, event_loop=loop)
         try:

@@ -55,6 +55,18 @@ class FetchError(MonitorError):
         self.retry_after = retry_after
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # survive pickling (parsing runs in worker processes) with kind and status intact
+        return (_rebuild_fetch_error, (type(self), self.kind, str(self), self.status,
+                                       self.retry_after))
+
+
+def _rebuild_fetch_error(cls: type[FetchError], kind: str, message: str, status: int | None,
+                         retry_after: float | None) -> FetchError:
+    e = cls.__new__(cls)
+    FetchError.__init__(e, kind, message, status=status, retry_after=retry_after)
+    return e
+
 
 class ParseError(FetchError):
     def __init__(self, message: str, *, kind: str = "parse") -> None:

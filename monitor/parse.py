@@ -375,3 +375,11 @@ def _from_struct(struct: Any) -> datetime | None:
         return datetime.fromtimestamp(calendar.timegm(struct), UTC)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def parse_in_worker(content: bytes, content_type: str, encoding: str | None, timezone: str,
+                    base_url: str | None) -> ParsedFeed:
+    """:func:`parse_feed` with positional arguments, for a process pool: a worker process
+    needs to import only this module."""
+    return parse_feed(content, content_type=content_type, encoding=encoding,
+                      timezone=timezone, base_url=base_url)

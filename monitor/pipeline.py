@@ -1,7 +1,8 @@
 """Run one feed through every stage: fetch -> parse -> store -> score (and later stages).
 
-The network part runs on the event loop; parsing, storing and matching run in a worker
-thread (``executor``) so the loop stays responsive. Every outcome, good or bad, is
+The network part runs on the event loop; parsing runs in a pool of worker processes
+(``parse_executor``, so both cores work on a large pass) and storing and matching in one
+worker thread (``executor``), so the loop stays responsive. Every outcome, good or bad, is
 recorded on the feed's state row together with the time of its next check.
 """
 
@@ -19,8 +20,8 @@ from typing import Any
 from .config import Config, FeedConfig
 from .errors import FetchError
 from .fetch import Fetcher
-from .models import FetchResult
-from .parse import parse_feed
+from .models import FetchResult, ParsedFeed
+from .parse import parse_in_worker
 from .schedule import next_check
 from .store import Store
 
@@ -52,12 +53,14 @@ ItemsHook = Callable[[list[int], datetime], None]
 
 class Pipeline:
     def __init__(self, config: Config, store: Store, fetcher: Fetcher, *,
-                 executor: Executor | None = None, rng: random.Random | None = None,
+                 executor: Executor | None = None, parse_executor: Executor | None = None,
+                 rng: random.Random | None = None,
                  on_items: ItemsHook | None = None) -> None:
         self.config = config
         self.store = store
         self.fetcher = fetcher
         self.executor = executor
+        self.parse_executor = parse_executor
         self.rng = rng or random.Random()
         self.on_items = on_items
 
@@ -73,15 +76,23 @@ class Pipeline:
             return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.executor, self.process, feed, result, now)
+            parsed = None
+            if not result.not_modified:
+                parsed = await loop.run_in_executor(
+                    self.parse_executor or self.executor, parse_in_worker, result.content,
+                    result.content_type, feed.encoding or None, feed.timezone, result.url)
+            return await loop.run_in_executor(self.executor, self.process, feed, result, now,
+                                              parsed)
         except FetchError as e:
             return await self._failed(feed, e, now)
         except Exception as e:
             log.exception("unexpected processing error feed=%s", feed.name)
             return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
 
-    def process(self, feed: FeedConfig, result: FetchResult, now: datetime) -> FeedOutcome:
-        """Parse, store and score one fetched body (runs in the worker thread)."""
+    def process(self, feed: FeedConfig, result: FetchResult, now: datetime,
+                parsed: ParsedFeed | None = None) -> FeedOutcome:
+        """Store and score one fetched body, parsing it first unless ``parsed`` is given
+        (runs in the worker thread)."""
         if result.not_modified:
             nxt = self._next(feed, now, max_age=result.max_age,
                              feed_ttl=(self.store.feed_state(feed.name) or {}).get("ttl"))
@@ -89,9 +100,9 @@ class Pipeline:
                                       max_age=result.max_age)
             log.info("not modified feed=%s next=%s", feed.name, nxt.isoformat())
             return FeedOutcome(feed.name, True, 304, next_check_at=nxt)
-        parsed = parse_feed(result.content, content_type=result.content_type,
-                            encoding=feed.encoding or None, timezone=feed.timezone,
-                            base_url=result.url)
+        if parsed is None:
+            parsed = parse_in_worker(result.content, result.content_type, feed.encoding or None,
+                            feed.timezone, result.url)
         stored = self.store.store_items(feed.name, parsed.items, now=now)
         new = [s.id for s in stored if s.status == "new"]
         changed = [s.id for s in stored if s.status == "changed"]

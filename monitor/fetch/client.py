@@ -100,6 +100,11 @@ class Fetcher:
             self._clients[key] = client
         return client
 
+    def _global_slot(self) -> asyncio.Semaphore:
+        if self._global is None:
+            self._global = asyncio.Semaphore(self.settings.concurrency)
+        return self._global
+
     def _host_slot(self, host: str) -> asyncio.Semaphore:
         if host not in self._hosts:
             self._hosts[host] = asyncio.Semaphore(self.settings.per_host_concurrency)
@@ -122,11 +127,8 @@ class Fetcher:
                     last_modified: str | None = None) -> FetchResult:
         """Fetch ``feed`` once (following redirects); raises :class:`FetchError`."""
         started = time.monotonic()
-        if self._global is None:
-            self._global = asyncio.Semaphore(self.settings.concurrency)
         try:
-            async with self._global:
-                result = await self._fetch(feed, etag, last_modified)
+            result = await self._fetch(feed, etag, last_modified)
         except FetchError as e:
             log.debug("fetch failed feed=%s url=%s kind=%s status=%s error=%s", feed.name,
                      redact(feed.url, "url"), e.kind, e.status, e)
@@ -153,7 +155,10 @@ class Fetcher:
         seen = {str(url)}
         deadline: float | None = None
         for hop in range(s.max_redirects + 1):
-            async with self._host_slot(_host(url)):  # waiting for a slot is not the server's time
+            # The host's slot first, then a global one: a request queued behind a busy host
+            # must not hold a global slot that a request to another host could use.
+            # Waiting for slots is not the server's time (the deadline starts after).
+            async with self._host_slot(_host(url)), self._global_slot():
                 if deadline is None:
                     deadline = asyncio.get_running_loop().time() + s.timeout
                 try:

@@ -104,6 +104,9 @@ CREATE TABLE ruleset_versions (
     diff TEXT
 );
 """),
+    (3, "index for the content-hash duplicate check", """
+CREATE INDEX items_feed_hash ON items (feed, content_hash);
+"""),
 ]
 
 

@@ -70,7 +70,10 @@ class ItemsMixin:
                 }
                 if row is None:
                     record.update({"feed": feed, "dedup_key": key, "fetched_at": now_s})
-                    item_id = self.db["items"].insert(record).last_pk
+                    cols = ", ".join(record)
+                    item_id = self.db.execute(
+                        f"INSERT INTO items ({cols}) VALUES ({', '.join('?' * len(record))})",
+                        list(record.values())).lastrowid
                     self._index(item_id, item.title, item.body, replace=False)
                     out.append(StoredItem(item_id, "new"))
                 elif row["deleted"]:

@@ -2,36 +2,31 @@
 
 SQLite's default FTS5 tokenizer treats a run of Han characters as one token, so 欠薪 is
 never found inside 农民工讨薪欠薪. The trigram tokenizer finds substrings but only of three
-characters or more, and most Chinese words have two (tests/test_search.py shows both
+characters or more, and most Chinese words have two (tests/test_store.py shows both
 failures). We therefore index the *normalized* text (simplified, folded) cut into words by
-jieba's search mode, space-separated, under ``unicode61``; queries are cut the same way and
-every token must match. Queries that still find nothing fall back to a substring scan.
+jieba's search mode (via jieba-rs), space-separated, under ``unicode61``; queries are cut
+the same way and every token must match. Queries that still find nothing fall back to a
+substring scan.
 """
 
 from __future__ import annotations
 
-import re
-import threading
 from typing import Any
 
-import jieba
+import rjieba
 
 from ..normalize import normalize
 
-_tok_lock = threading.Lock()
-_WORD = re.compile(r"\w", re.UNICODE)
-
 
 def tokens(text: str) -> list[str]:
-    """Normalized search tokens of ``text`` (jieba search mode, punctuation dropped)."""
-    norm = normalize(text).text
-    with _tok_lock:
-        words = jieba.lcut_for_search(norm, HMM=False)
-    return [w for w in (w.strip() for w in words) if w and _WORD.search(w)]
+    """Normalized search tokens of ``text``: jieba's search mode (jieba-rs, the same
+    dictionary and algorithm as jieba, 16x faster); FTS5 drops punctuation tokens itself."""
+    return rjieba.cut_for_search(normalize(text).text, hmm=False)
 
 
 def _fts_query(query: str) -> str:
-    return " ".join('"' + t.replace('"', '""') + '"' for t in tokens(query))
+    words = (t for t in tokens(query) if any(ch.isalnum() for ch in t))
+    return " ".join('"' + t.replace('"', '""') + '"' for t in words)
 
 
 class SearchMixin:
