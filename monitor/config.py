@@ -7,7 +7,6 @@ never written in the file: keys ending in ``_env`` name the environment variable
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import os
 import re
@@ -29,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from .config_report import KeyedValueError, to_config_error
 from .durations import format_duration, parse_duration
 from .errors import ConfigError
 
@@ -207,18 +207,18 @@ class Config(_Section):
         seen: set[str] = set()
         for i, feed in enumerate(self.feeds):
             if feed.name in seen:
-                raise _KeyedValueError(f"feeds[{i}].name", f"订阅源名称 {feed.name!r} 重复，每个名称必须唯一")
+                raise KeyedValueError(f"feeds[{i}].name", f"订阅源名称 {feed.name!r} 重复，每个名称必须唯一")
             seen.add(feed.name)
         staff = set()
         for i, person in enumerate(self.staff):
             if person.name in staff:
-                raise _KeyedValueError(f"staff[{i}].name", f"人员 {person.name!r} 重复，每个名称必须唯一")
+                raise KeyedValueError(f"staff[{i}].name", f"人员 {person.name!r} 重复，每个名称必须唯一")
             staff.add(person.name)
         for i, route in enumerate(self.routes):
             for key in ("notify", "escalate_to"):
                 for name in getattr(route, key):
                     if name not in staff:
-                        raise _KeyedValueError(
+                        raise KeyedValueError(
                             f"routes[{i}].{key}", f"未定义的人员 {name!r}：请先在 [[staff]] 中添加"
                         )
         return self
@@ -236,12 +236,6 @@ class Config(_Section):
         if not env_name:
             return None
         return os.environ.get(env_name) or None
-
-
-class _KeyedValueError(ValueError):
-    def __init__(self, key: str, message: str) -> None:
-        self.key = key
-        super().__init__(message)
 
 
 # ---- loading -------------------------------------------------------------------------
@@ -269,9 +263,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None, text: str 
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
-        raise _to_config_error(e, data, fname, text) from None
-    except _KeyedValueError as e:  # pragma: no cover - pydantic wraps these
-        raise ConfigError(str(e), file=_with_line(fname, text, e.key), key=e.key) from None
+        raise to_config_error(Config, e, fname, text) from None
     cfg.source = source.resolve() if source else None
     _resolve_paths(cfg)
     return cfg
@@ -282,131 +274,6 @@ def _resolve_paths(cfg: Config) -> None:
     cfg.storage.path = (base / cfg.storage.path).resolve()
     cfg.rules.dir = (base / cfg.rules.dir).resolve()
     cfg.logging.dir = (base / cfg.logging.dir).resolve()
-
-
-_MESSAGES = {
-    "missing": "缺少必填项",
-    "extra_forbidden": "未知配置项",
-    "bool_type": "应为 true 或 false",
-    "int_type": "应为整数",
-    "int_parsing": "应为整数",
-    "string_type": "应为字符串（用引号括起来）",
-    "list_type": "应为列表，例如 [\"a\", \"b\"]",
-    "dict_type": "应为表（[section] 或 {...}）",
-    "model_type": "应为表（[section] 或 {...}）",
-    "greater_than_equal": "数值太小",
-    "less_than_equal": "数值太大",
-    "too_short": "不能为空",
-    "string_too_short": "不能为空",
-    "literal_error": "取值无效",
-}
-
-
-def _loc_to_key(loc: tuple[Any, ...]) -> str:
-    key = ""
-    for part in loc:
-        if isinstance(part, int):
-            key += f"[{part}]"
-        else:
-            key += ("." if key else "") + str(part)
-    return key
-
-
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    model: Any = Config
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part)
-        if field is None:
-            return []
-        ann = field.annotation
-        args = getattr(ann, "__args__", ())
-        candidates = [ann, *args]
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-        if model is None:
-            return []
-    return list(model.model_fields) if model else []
-
-
-def _to_config_error(e: ValidationError, data: dict[str, Any], fname: str, text: str) -> ConfigError:
-    err = e.errors()[0]
-    loc = tuple(err.get("loc", ()))
-    etype = err.get("type", "")
-    ctx_err = (err.get("ctx") or {}).get("error")
-    if isinstance(ctx_err, _KeyedValueError):
-        key = ctx_err.key
-        return ConfigError(str(ctx_err), file=_with_line(fname, text, key), key=key)
-    key = _loc_to_key(loc)
-    msg = _MESSAGES.get(etype)
-    hint = None
-    if etype == "extra_forbidden":
-        allowed = _allowed_keys(loc)
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"是不是想写 {close[0]}？" if close else (
-            f"可用的配置项：{'、'.join(allowed)}" if allowed else None)
-    elif etype == "literal_error":
-        expected = (err.get("ctx") or {}).get("expected", "")
-        hint = f"可选值：{expected}"
-    elif etype == "missing":
-        hint = "参见 `yuqing init` 生成的示例配置"
-    elif etype in ("value_error", "assertion_error"):
-        msg = str(ctx_err) if ctx_err else err.get("msg", "")
-    if msg is None:
-        msg = err.get("msg", "取值无效")
-    if etype not in ("missing", "extra_forbidden", "value_error") and "input" in err:
-        value = err["input"]
-        if not isinstance(value, dict | list):
-            msg = f"{msg}（当前值：{value!r}）"
-    return ConfigError(msg, file=_with_line(fname, text, key), key=key, hint=hint)
-
-
-def _with_line(fname: str, text: str, key: str) -> str:
-    line = find_key_line(text, key)
-    return f"{fname}:{line}" if line else fname
-
-
-def find_key_line(text: str, key: str) -> int | None:
-    """Best-effort line number of a dotted key such as ``feeds[1].interval`` in TOML text."""
-    if not text or not key:
-        return None
-    parts = re.findall(r"([^.\[\]]+)(?:\[(\d+)\])?", key)
-    lines = text.splitlines()
-    start = 0
-    section = ""
-    for depth, (name, index) in enumerate(parts):
-        last = depth == len(parts) - 1
-        section = f"{section}.{name}" if section else name
-        if index:
-            header = re.compile(rf"^\s*\[\[\s*{re.escape(section)}\s*\]\]")
-            count = -1
-            for i in range(start, len(lines)):
-                if header.match(lines[i]):
-                    count += 1
-                    if count == int(index):
-                        start = i + 1
-                        break
-            else:  # not an array of tables: a plain array assigned in this section
-                assign = re.compile(rf"^\s*{re.escape(name)}\s*=")
-                return next((i + 1 for i in range(start, len(lines))
-                             if assign.match(lines[i])), None)
-            if last:
-                return start
-            continue
-        header = re.compile(rf"^\s*\[\s*{re.escape(section)}\s*\]")
-        assign = re.compile(rf"^\s*{re.escape(name)}\s*=")
-        for i in range(start, len(lines)):
-            if last and assign.match(lines[i]):
-                return i + 1
-            if not last and header.match(lines[i]):
-                start = i + 1
-                break
-            if i > start and last and re.match(r"^\s*\[", lines[i]):
-                break
-        else:
-            if last:
-                return None
-    return start or None
 
 
 # ---- dumping -------------------------------------------------------------------------

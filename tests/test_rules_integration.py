@@ -257,3 +257,20 @@ def test_missing_rules_dir_is_a_clear_error(tmp_path, cmd):
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert str(tmp_path / "rules") in r.stderr
     json.dumps(r.stderr)
+
+
+def test_python_api_as_in_the_contract(tmp_path):
+    from monitor.errors import RuleError
+    from monitor.rules import load_ruleset
+
+    d = rules_dir(tmp_path, wage=WAGE)
+    ev = load_ruleset(str(d) + "/").evaluate(title="某工地讨薪", body="")
+    assert ev.level == "yellow" and isinstance(ev.score, int)
+    m = ev.matches[0]
+    assert m.rule == m["rule"] == "wage" and m["category"] == "欠薪讨薪"
+    assert [(s["field"], s["start"], s["end"], s["text"]) for s in m["spans"]] == \
+        [(s.field, s.start, s.end, s.text) for s in m.spans]
+    (d / "bad.yaml").write_text(BROKEN, "utf-8")
+    with pytest.raises(RuleError) as ei:
+        load_ruleset(d)
+    assert str(ei.value).startswith(f"{d / 'bad.yaml'}:4:")

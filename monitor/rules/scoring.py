@@ -35,6 +35,10 @@ class Span:
     def to_dict(self) -> dict[str, Any]:
         return {"field": self.field, "start": self.start, "end": self.end, "text": self.text}
 
+    def __getitem__(self, key: str) -> Any:
+        """``span["start"]`` as well as ``span.start``: the JSON shape, read either way."""
+        return self.to_dict()[key]
+
 
 @dataclass(frozen=True)
 class RuleMatch:
@@ -52,6 +56,12 @@ class RuleMatch:
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "category": self.category, "level": self.level,
                 "name": self.name, "spans": [s.to_dict() for s in self.spans]}
+
+    def __getitem__(self, key: str) -> Any:
+        """``match["rule"]`` as well as ``match.rule`` (``match["spans"]`` gives Spans)."""
+        if key == "spans":
+            return self.spans
+        return self.to_dict()[key]
 
 
 @dataclass(frozen=True)

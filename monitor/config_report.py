@@ -1,0 +1,146 @@
+"""Config error reports: turn a pydantic validation error into one :class:`ConfigError`
+that names the file and line, the key (``feeds[1].interval``) and a hint, in Chinese."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ConfigError
+
+
+class KeyedValueError(ValueError):
+    """A cross-field check that knows which key is wrong."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+_MESSAGES = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "未知配置项",
+    "bool_type": "应为 true 或 false",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "string_type": "应为字符串（用引号括起来）",
+    "list_type": "应为列表，例如 [\"a\", \"b\"]",
+    "dict_type": "应为表（[section] 或 {...}）",
+    "model_type": "应为表（[section] 或 {...}）",
+    "greater_than_equal": "数值太小",
+    "less_than_equal": "数值太大",
+    "too_short": "不能为空",
+    "string_too_short": "不能为空",
+    "literal_error": "取值无效",
+}
+
+
+def _loc_to_key(loc: tuple[Any, ...]) -> str:
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += ("." if key else "") + str(part)
+    return key
+
+
+def _allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    model: Any = root
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        candidates = [ann, *args]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return []
+    return list(model.model_fields) if model else []
+
+
+def to_config_error(root: type[BaseModel], e: ValidationError, fname: str,
+                    text: str) -> ConfigError:
+    err = e.errors()[0]
+    loc = tuple(err.get("loc", ()))
+    etype = err.get("type", "")
+    ctx_err = (err.get("ctx") or {}).get("error")
+    if isinstance(ctx_err, KeyedValueError):
+        key = ctx_err.key
+        return ConfigError(str(ctx_err), file=with_line(fname, text, key), key=key)
+    key = _loc_to_key(loc)
+    msg = _MESSAGES.get(etype)
+    hint = None
+    if etype == "extra_forbidden":
+        allowed = _allowed_keys(root, loc)
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"是不是想写 {close[0]}？" if close else (
+            f"可用的配置项：{'、'.join(allowed)}" if allowed else None)
+    elif etype == "literal_error":
+        expected = (err.get("ctx") or {}).get("expected", "")
+        hint = f"可选值：{expected}"
+    elif etype == "missing":
+        hint = "参见 `yuqing init` 生成的示例配置"
+    elif etype in ("value_error", "assertion_error"):
+        msg = str(ctx_err) if ctx_err else err.get("msg", "")
+    if msg is None:
+        msg = err.get("msg", "取值无效")
+    if etype not in ("missing", "extra_forbidden", "value_error") and "input" in err:
+        value = err["input"]
+        if not isinstance(value, dict | list):
+            msg = f"{msg}（当前值：{value!r}）"
+    return ConfigError(msg, file=with_line(fname, text, key), key=key, hint=hint)
+
+
+def with_line(fname: str, text: str, key: str) -> str:
+    line = find_key_line(text, key)
+    return f"{fname}:{line}" if line else fname
+
+
+def find_key_line(text: str, key: str) -> int | None:
+    """Best-effort line number of a dotted key such as ``feeds[1].interval`` in TOML text."""
+    if not text or not key:
+        return None
+    parts = re.findall(r"([^.\[\]]+)(?:\[(\d+)\])?", key)
+    lines = text.splitlines()
+    start = 0
+    section = ""
+    for depth, (name, index) in enumerate(parts):
+        last = depth == len(parts) - 1
+        section = f"{section}.{name}" if section else name
+        if index:
+            header = re.compile(rf"^\s*\[\[\s*{re.escape(section)}\s*\]\]")
+            count = -1
+            for i in range(start, len(lines)):
+                if header.match(lines[i]):
+                    count += 1
+                    if count == int(index):
+                        start = i + 1
+                        break
+            else:  # not an array of tables: a plain array assigned in this section
+                assign = re.compile(rf"^\s*{re.escape(name)}\s*=")
+                return next((i + 1 for i in range(start, len(lines))
+                             if assign.match(lines[i])), None)
+            if last:
+                return start
+            continue
+        header = re.compile(rf"^\s*\[\s*{re.escape(section)}\s*\]")
+        assign = re.compile(rf"^\s*{re.escape(name)}\s*=")
+        for i in range(start, len(lines)):
+            if last and assign.match(lines[i]):
+                return i + 1
+            if not last and header.match(lines[i]):
+                start = i + 1
+                break
+            if i > start and last and re.match(r"^\s*\[", lines[i]):
+                break
+        else:
+            if last:
+                return None
+    return start or None
