@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -305,6 +306,28 @@ def items_list(state: State, feed_name: str | None, since: str | None, limit: in
         emit_json([_item_json(r) for r in rows])
     else:
         _print_items(rows)
+
+
+@items.command("delete")
+@click.argument("item_ids", nargs=-1, required=True, type=int)
+@pass_state
+def items_delete(state: State, item_ids: tuple[int, ...]) -> None:
+    """删除条目（例如广告、垃圾信息）：从列表和搜索中消失，再次抓取也不会回来。
+
+    示例：yuqing items delete 12 13
+    """
+    from .errors import NotFoundError
+    from .store import Store
+
+    with Store(state.config.storage.path) as store:
+        missing = [i for i in item_ids if store.get_item(i) is None]
+        if missing:
+            raise NotFoundError(f"没有编号为 {'、'.join(map(str, missing))} 的条目"
+                                "（用 yuqing items list 查看编号）")
+        for i in item_ids:
+            store.delete_item(i)
+            store.log_event("item.deleted", str(i), actor=os.environ.get("USER"))
+    click.echo(f"已删除 {len(item_ids)} 条；它们不会在再次抓取时重新出现")
 
 
 @items.command("search")

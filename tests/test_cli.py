@@ -65,6 +65,15 @@ def test_items_list_and_search_json(tmp_path, httpserver):
     assert hits and all(word in h["title"] + h["body"] for h in hits)
     r = cli("items", "list", "--since", "yesterday")
     assert r.exit_code == 2
+    # a deleted item disappears and does not come back on the next fetch
+    victim = forum[0]
+    assert cli("items", "delete", str(victim["id"])).exit_code == 0
+    assert victim["id"] not in {i["id"] for i in cli.json("items", "list", "--limit", "500")}
+    cli.json("fetch")
+    assert victim["id"] not in {i["id"] for i in cli.json("items", "list", "--limit", "500")}
+    assert len(cli.json("items", "list", "--limit", "500")) == len(items) - 1
+    r = cli("items", "delete", "999999")
+    assert r.exit_code == 1 and "999999" in r.output
 
 
 def test_human_output_and_empty_states(tmp_path):
