@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -121,6 +122,20 @@ def iso(dt: datetime | None) -> str | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def period_where(since: datetime | None, until: datetime | None = None
+                 ) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and parameters) for items dated in ``[since, until)``; an item's
+    date is its publication time, else the time we fetched it."""
+    where, params = ["deleted = 0"], []
+    if since:
+        where.append("coalesce(published_at, fetched_at) >= ?")
+        params.append(iso(since))
+    if until:
+        where.append("coalesce(published_at, fetched_at) < ?")
+        params.append(iso(until))
+    return where, params
 
 
 def parse_iso(value: str | None) -> datetime | None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from ..models import ParsedItem
-from .db import iso, utcnow
+from .db import iso, period_where, utcnow
 
 
 @dataclass(frozen=True)
@@ -118,16 +118,10 @@ class ItemsMixin:
     def list_items(self, *, feed: str | None = None, since: datetime | None = None,
                    until: datetime | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
         """Items newest first (by publication time, else fetch time)."""
-        where, params = ["deleted = 0"], []
+        where, params = period_where(since, until)
         if feed:
             where.append("feed = ?")
             params.append(feed)
-        if since:
-            where.append("coalesce(published_at, fetched_at) >= ?")
-            params.append(iso(since))
-        if until:
-            where.append("coalesce(published_at, fetched_at) < ?")
-            params.append(iso(until))
         sql = (f"SELECT * FROM items WHERE {' AND '.join(where)} "
                "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC")
         if limit:

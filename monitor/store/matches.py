@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from .db import iso, utcnow
+from .db import iso, period_where, utcnow
 
 
 class _Span(Protocol):
@@ -75,13 +75,12 @@ class MatchesMixin:
                      limit: int | None = 50) -> list[dict[str, Any]]:
         """Items with a score, highest first, each with its ``matches``; ``levels``
         restricts to items whose level is one of them."""
-        where, params = ["deleted = 0", "score >= ?"], [min_score]
+        where, params = period_where(since)
+        where.append("score >= ?")
+        params.append(min_score)
         if levels is not None:
             where.append(f"level IN ({','.join('?' * len(levels))})")
             params.extend(levels)
-        if since:
-            where.append("coalesce(published_at, fetched_at) >= ?")
-            params.append(iso(since))
         sql = (f"SELECT * FROM items WHERE {' AND '.join(where)} "
                "ORDER BY score DESC, coalesce(published_at, fetched_at) DESC, id DESC")
         if limit:
@@ -95,13 +94,7 @@ class MatchesMixin:
     def iter_items(self, *, since: datetime | None = None, until: datetime | None = None,
                    batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Every stored item in the period (by publication, else fetch time), in id order."""
-        where, params = ["deleted = 0"], []
-        if since:
-            where.append("coalesce(published_at, fetched_at) >= ?")
-            params.append(iso(since))
-        if until:
-            where.append("coalesce(published_at, fetched_at) < ?")
-            params.append(iso(until))
+        where, params = period_where(since, until)
         last = 0
         while True:
             with self.lock:
