@@ -36,7 +36,9 @@ def highlight(text: str, spans: list[dict[str, Any]], *, color: bool) -> str:
 
 
 def _snippet(text: str, spans: list[dict[str, Any]], width: int = 60) -> tuple[str, list[dict]]:
-    """A window of ``text`` around its first span, with spans shifted into it."""
+    """A window of ``text`` around its first span, with spans shifted into it; line breaks
+    shown as spaces (one character for one, so offsets still hold)."""
+    text = text.replace("\r", " ").replace("\n", " ")
     if len(text) <= width * 2 or not spans:
         return text, spans
     first = min(s["start"] for s in spans)
