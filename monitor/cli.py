@@ -19,14 +19,30 @@ from typing import Any
 import click
 
 from . import __version__
+from .cli_i18n import ChineseGroup, usage_error_text
 from .config import Config, default_config_path, dump_config, load_config
 from .errors import ConfigError, MonitorError
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 文档")
 
 
-class AppGroup(click.Group):
-    """Turns ``MonitorError`` into one line on stderr and exit 1."""
+class AppGroup(ChineseGroup):
+    """Turns ``MonitorError`` into one line on stderr and exit 1, and click's own usage
+    errors into Chinese with exit 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as e:
+            click.echo(usage_error_text(e), err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("已中止", err=True)
+            sys.exit(1)
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -71,7 +87,8 @@ pass_state = click.make_pass_decorator(State)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="配置文件（默认 $YUQING_CONFIG，否则 ./config/monitor.toml）")
 @click.option("--debug", is_flag=True, help="出错时打印完整的调用栈，日志级别 DEBUG")
-@click.version_option(__version__, prog_name="yuqing")
+@click.version_option(__version__, prog_name="yuqing", help="显示版本并退出",
+                      message="%(prog)s %(version)s")
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
     """yuqing-monitor 舆情监测：抓取订阅源、按规则评分、生成事件并告警、输出年度报告。
@@ -162,7 +179,7 @@ def run(state: State) -> None:
 
 
 @main.command()
-@click.option("--feed", "feed_name", default=None, help="只抓取这个订阅源")
+@click.option("--feed", "feed_name", default=None, metavar="名称", help="只抓取这个订阅源")
 @JSON_OPTION
 @pass_state
 def fetch(state: State, feed_name: str | None, as_json: bool) -> None:
@@ -235,7 +252,7 @@ def feeds_status(state: State, as_json: bool) -> None:
 
 @feeds.command("import")
 @click.argument("opml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--interval", default="15m", show_default=True, help="新订阅源的抓取间隔")
+@click.option("--interval", default="15m", help="新订阅源的抓取间隔（默认 15m）")
 @pass_state
 def feeds_import(state: State, opml: Path, interval: str) -> None:
     """从 OPML 文件导入订阅源，追加到配置文件（已有的地址跳过）。示例：yuqing feeds import feeds.opml"""
@@ -289,9 +306,10 @@ def items() -> None:
 
 
 @items.command("list")
-@click.option("--feed", "feed_name", default=None, help="只看这个订阅源")
-@click.option("--since", default=None, help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--feed", "feed_name", default=None, metavar="名称", help="只看这个订阅源")
+@click.option("--since", default=None, metavar="日期", help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
+@click.option("--limit", default=50, type=click.IntRange(min=1), metavar="N",
+              help="最多显示多少条（默认 50）")
 @JSON_OPTION
 @pass_state
 def items_list(state: State, feed_name: str | None, since: str | None, limit: int,
@@ -332,7 +350,8 @@ def items_delete(state: State, item_ids: tuple[int, ...]) -> None:
 
 @items.command("search")
 @click.argument("query")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, type=click.IntRange(min=1), metavar="N",
+              help="最多显示多少条（默认 50）")
 @JSON_OPTION
 @pass_state
 def items_search(state: State, query: str, limit: int, as_json: bool) -> None:

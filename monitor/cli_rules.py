@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from .cli import JSON_OPTION, State, emit_json, items, parse_when, pass_state
+from .cli_i18n import ChineseGroup
 from .errors import RuleError
 from .models import LEVELS
 from .rules import Ruleset, check_examples, load_ruleset
@@ -55,7 +56,7 @@ def _current_rules(state: State, rules_dir: Path | None) -> Ruleset:
     return load_ruleset(rules_dir or state.config.rules.dir)
 
 
-@click.group()
+@click.group(cls=ChineseGroup)
 def rules() -> None:
     """检查、试用和回测关键词规则。"""
 
@@ -127,8 +128,8 @@ def _print_evaluation(doc: dict[str, Any], title: str, body: str) -> None:
 
 
 @rules.command("backtest")
-@click.option("--since", required=True, help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
-@click.option("--until", default=None, help="截止日期（不含）")
+@click.option("--since", required=True, metavar="日期", help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
+@click.option("--until", default=None, metavar="日期", help="截止日期（不含）")
 @click.option("--rules-dir", type=click.Path(exists=True, path_type=Path), default=None,
               help="用这个目录的规则（默认配置中的规则目录），可用来试验改动后的规则")
 @JSON_OPTION
@@ -193,11 +194,12 @@ def rules_versions(state: State, show_diff: bool, as_json: bool) -> None:
 
 
 @items.command("scored")
-@click.option("--min-score", default=1, show_default=True, type=click.IntRange(0, 100))
+@click.option("--min-score", default=1, type=click.IntRange(0, 100),
+              help="最低得分 0-100（默认 1）")
 @click.option("--min-level", type=click.Choice(LEVELS), default=None,
               help="只看这一级别及以上（info、blue、yellow、orange、red）")
-@click.option("--since", default=None, help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--since", default=None, metavar="日期", help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
+@click.option("--limit", default=50, type=click.IntRange(min=1), help="最多显示多少条（默认 50）")
 @JSON_OPTION
 @pass_state
 def items_scored(state: State, min_score: int, min_level: str | None, since: str | None,

@@ -127,3 +127,21 @@ def test_json_output_is_one_document(tmp_path):
     assert r.returncode == 0
     doc = json.loads(r.stdout)
     assert doc["feeds"][0]["ok"] is False and doc["feeds"][0]["error"]
+
+
+def test_usage_errors_and_help_are_in_chinese(tmp_path):
+    config = write_config(tmp_path)
+    cases = [
+        (["items", "list", "--frob"], "没有这个选项：--frob"),
+        (["items", "lst"], "没有这个命令：lst（是不是想写 list？）"),
+        (["items", "list", "--limit", "x"], "“x”不是整数"),
+        (["init"], "缺少参数 DIRECTORY"),
+        (["rules", "test", "--frob"], "没有这个选项：--frob"),
+    ]
+    for args, needle in cases:
+        r = run_yuqing("--config", str(config), *args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert needle in r.stderr and "用法：" in r.stderr and "Traceback" not in r.stderr
+    r = run_yuqing("items", "list", "--help")
+    assert r.returncode == 0 and "用法：" in r.stdout and "显示本帮助并退出" in r.stdout
+    assert "Show this message" not in r.stdout
