@@ -52,6 +52,7 @@ from .textutil import (
     decode_feed,
     fix_xml_declaration,
     html_to_text,
+    strip_controls,
     tidy_text,
 )
 
@@ -88,6 +89,12 @@ def parse_feed(content: bytes, *, content_type: str = "", encoding: str | None =
     else:
         feed = _parse_xml_feed(text, timezone, base_url)
     feed.encoding = used
+    for item in feed.items:  # JSON escapes and C1 controls can still carry ESC/CSI
+        item.title = strip_controls(item.title)
+        item.body = strip_controls(item.body)
+        if item.author:
+            item.author = strip_controls(item.author)
+    feed.title = strip_controls(feed.title)
     return feed
 
 

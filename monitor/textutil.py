@@ -283,6 +283,15 @@ _ILLEGAL_REF = re.compile(
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
 
 
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """Drop C0/C1 control characters (keeping tab and line breaks): item text reaches
+    terminals, logs and mail, where ESC and CSI sequences must never arrive."""
+    return _CONTROLS.sub("", text)
+
+
 def clean_xml_text(text: str) -> str:
     """Drop characters (and numeric references to them) that XML 1.0 forbids."""
     text = _ILLEGAL_XML.sub("", text.removeprefix("\ufeff"))

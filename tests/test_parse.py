@@ -492,3 +492,24 @@ def test_demo_feeds_parse(name: str, fmt: str, encoding: str) -> None:
     if name == "qingshan_luntan.xml":
         assert b"encoding" not in data[:100] and not data.startswith(codecs.BOM_UTF8)
         assert feed.items[0].title.startswith("【求助】滨江花园工地拖欠我们农民工工资")
+
+
+@pytest.mark.parametrize("content_type", ["application/feed+json", "application/rss+xml"])
+def test_terminal_control_sequences_never_survive(content_type):
+    """Item text reaches terminals and logs: ESC/CSI/BEL must be gone, whatever the format."""
+    import json as _json
+
+    nasty = "坏\x1b[2J标题\x07\x9b31m"
+    if "json" in content_type:
+        doc = {"version": "https://jsonfeed.org/version/1.1", "title": "t",
+               "items": [{"id": "1", "title": nasty, "content_text": nasty}]}
+        content = _json.dumps(doc).encode()
+    else:
+        content = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                   f"<title>t</title><item><guid>1</guid><title>{nasty}</title>"
+                   f"<description>{nasty}</description></item></channel></rss>").encode()
+    (item,) = parse_feed(content, content_type=content_type).items
+    for text in (item.title, item.body):
+        assert not any((ord(c) < 0x20 and c not in "\t\n\r") or 0x7F <= ord(c) <= 0x9F
+                       for c in text), repr(text)
+        assert "坏" in text and "标题" in text
