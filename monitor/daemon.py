@@ -19,7 +19,7 @@ import socket
 import sys
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -225,9 +225,15 @@ class Daemon:
         if task is not None:
             self._inflight.add(task)
         try:
-            outcome = await self.rt.pipeline.run_feed(feed, now=self.now())
-            if not self.stopping.is_set() and outcome.next_check_at is not None:
-                self._arm(feed, outcome.next_check_at)
+            try:
+                outcome = await self.rt.pipeline.run_feed(feed, now=self.now())
+                when = outcome.next_check_at
+            except Exception:  # e.g. the database itself failing: never lose the feed
+                log.exception("feed run failed; retrying later feed=%s", feed.name)
+                when = None
+            if not self.stopping.is_set():
+                self._arm(feed, when or self.now() + timedelta(
+                    seconds=max(self.config.fetch.backoff_base, 60.0)))
         finally:
             if task is not None:
                 self._inflight.discard(task)
