@@ -141,3 +141,42 @@ def test_fetch_json_and_failure_is_recorded_not_fatal(tmp_path, httpserver):
 
     r = run_yuqing("--config", str(config), "fetch", "--feed", "不存在")
     assert r.returncode == 1 and "不存在" in r.stderr
+
+
+def test_feed_is_rearmed_when_its_run_fails_unexpectedly(tmp_path, caplog):
+    """A failure outside fetching (here the database losing its feeds table) must not drop
+    the feed from the schedule: it is retried later and the daemon keeps running."""
+    import asyncio
+    import random
+    from datetime import UTC, datetime
+
+    from monitor.config import load_config
+    from monitor.daemon import Daemon
+
+    config = load_config(write_config(tmp_path, feeds=[
+        {"name": "区融媒体中心", "url": "http://127.0.0.1:9/rss.xml", "interval": "1h"}]))
+
+    async def scenario() -> tuple[datetime, datetime]:
+        daemon = Daemon(config, rng=random.Random(3))  # first check ~1-5 s after start
+        task = asyncio.create_task(daemon.run())
+        while daemon.scheduler is None or daemon.scheduler.get_job("feed:区融媒体中心") is None:
+            await asyncio.sleep(0.05)
+        first = daemon.scheduler.get_job("feed:区融媒体中心").next_run_time
+        conn = sqlite3.connect(config.storage.path)
+        conn.execute("ALTER TABLE feeds RENAME TO feeds_gone")
+        conn.commit()
+        conn.close()
+        deadline = time.monotonic() + 15
+        job = daemon.scheduler.get_job("feed:区融媒体中心")
+        while time.monotonic() < deadline and (job is None or job.next_run_time == first):
+            await asyncio.sleep(0.05)
+            job = daemon.scheduler.get_job("feed:区融媒体中心")
+        assert not task.done()
+        daemon.request_stop()
+        await asyncio.wait_for(task, 10)
+        return first, job.next_run_time
+
+    first, rearmed = asyncio.run(scenario())
+    assert (rearmed - datetime.now(UTC)).total_seconds() > 30
+    assert rearmed > first
+    assert "feed run failed" in caplog.text
