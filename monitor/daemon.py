@@ -123,8 +123,12 @@ class Runtime:
             self.executor, lambda: self.rules.load(now=now))
 
     async def reload_rules(self, now: datetime) -> bool:
-        return await asyncio.get_running_loop().run_in_executor(
-            self.executor, lambda: self.rules.reload_if_changed(now=now))
+        def work() -> bool:
+            changed = self.rules.reload_if_changed(now=now)
+            self.rules.score_pending(now=now)
+            return changed
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, work)
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()

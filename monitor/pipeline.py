@@ -112,7 +112,10 @@ class Pipeline:
             last_modified=result.last_modified, new_items=len(new), title=parsed.title,
             ttl=parsed.ttl, max_age=result.max_age, encoding=parsed.encoding, fmt=parsed.format)
         if stored and self.on_items is not None:
-            self.on_items([s.id for s in stored], now)
+            try:
+                self.on_items([s.id for s in stored], now)
+            except Exception:  # the items are stored; they are scored again later
+                log.exception("scoring failed; items kept for a later pass feed=%s", feed.name)
         log.info("fetched feed=%s status=%s items=%d new=%d changed=%d encoding=%s next=%s",
                  feed.name, result.status, len(parsed.items), len(new), len(changed),
                  parsed.encoding, nxt.isoformat())

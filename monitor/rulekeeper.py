@@ -82,6 +82,7 @@ class RuleKeeper:
                             self.ruleset.version, len(self.ruleset))
             else:
                 log.error("no usable rules: items are stored but not scored until fixed")
+        self.score_pending(now=now)
         return self.ruleset
 
     def reload_if_changed(self, *, now: datetime) -> bool:
@@ -121,20 +122,39 @@ class RuleKeeper:
 
     # ---- scoring ------------------------------------------------------------------------
     def score_items(self, item_ids: list[int], now: datetime) -> int:
-        """Evaluate items with the rules in force and store score, level and matches."""
+        """Evaluate items with the rules in force and store score, level and matches.
+
+        Evaluation happens before the write transaction opens, so the database's write
+        lock is held only for the writes."""
         rs = self.ruleset
         if rs is None:
             return 0
-        matched = 0
+        results = []
+        for item_id in item_ids:
+            row = self.store.get_item(item_id)
+            if row is not None:
+                results.append((item_id, rs.evaluate(title=row["title"] or "",
+                                                     body=row["body"] or "")))
         with self.store.tx():  # one transaction per batch
-            for item_id in item_ids:
-                row = self.store.get_item(item_id)
-                if row is None:
-                    continue
-                ev = rs.evaluate(title=row["title"] or "", body=row["body"] or "")
+            for item_id, ev in results:
                 self.store.save_evaluation(item_id, ev, version=rs.version, now=now)
-                if ev.matches:
-                    matched += 1
-                    log.info("item matched item=%s score=%s level=%s rules=%s", item_id,
-                             ev.score, ev.level, ",".join(m.rule for m in ev.matches))
+        matched = 0
+        for item_id, ev in results:
+            if ev.matches:
+                matched += 1
+                log.info("item matched item=%s score=%s level=%s rules=%s", item_id,
+                         ev.score, ev.level, ",".join(m.rule for m in ev.matches))
         return matched
+
+    def score_pending(self, *, now: datetime, batch: int = 500) -> int:
+        """Score items stored while no rules were usable, or whose scoring failed."""
+        if self.ruleset is None:
+            return 0
+        done = 0
+        while ids := self.store.unscored_item_ids(limit=batch):
+            self.score_items(ids, now)
+            done += len(ids)
+        if done:
+            log.info("scored items left unscored before items=%d version=%s", done,
+                     self.ruleset.version)
+        return done

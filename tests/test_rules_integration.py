@@ -274,3 +274,35 @@ def test_python_api_as_in_the_contract(tmp_path):
     with pytest.raises(RuleError) as ei:
         load_ruleset(d)
     assert str(ei.value).startswith(f"{d / 'bad.yaml'}:4:")
+
+
+def test_items_stored_without_usable_rules_are_scored_once_rules_return(tmp_path, httpserver):
+    httpserver.expect_request("/rss.xml").respond_with_data(RSS, content_type="text/xml")
+    d = rules_dir(tmp_path)  # empty: nothing to score with
+    config = write_config(tmp_path, rules_dir=d,
+                          feeds=[{"name": "论坛", "url": httpserver.url_for("/rss.xml")}])
+    cli = Cli(config)
+    assert cli.json("fetch")["new_items"] == 4
+    assert cli.json("items", "scored") == []
+    (d / "wage.yaml").write_text(WAGE, "utf-8")
+    assert cli.json("fetch")["new_items"] == 0  # nothing new, yet the backlog gets scored
+    assert [r["title"] for r in cli.json("items", "scored")] == ["某工地农民工讨薪"]
+    conn = sqlite3.connect(tmp_path / "data" / "monitor.db")
+    assert conn.execute("SELECT count(*) FROM items WHERE ruleset_version IS NULL").fetchone()[0] == 0
+
+
+def test_a_writer_in_another_process_makes_us_wait_not_fail(tmp_path):
+    """Write transactions take the lock up front (BEGIN IMMEDIATE) and wait for it."""
+    import threading
+
+    db = tmp_path / "m.db"
+    with Store(db) as store:
+        other = sqlite3.connect(db, timeout=10, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO events (at, kind) VALUES ('2026-01-01T00:00:00+00:00', 'x')")
+        threading.Timer(1.0, other.commit).start()
+        t0 = time.monotonic()
+        stored = store.store_items("f", [ParsedItem(guid="1", link=None, title="工地", body="")],
+                                   now=T0)
+        assert len(stored) == 1 and time.monotonic() - t0 >= 0.9
+        other.close()

@@ -108,6 +108,9 @@ CREATE TABLE ruleset_versions (
     (3, "index for the content-hash duplicate check", """
 CREATE INDEX items_feed_hash ON items (feed, content_hash);
 """),
+    (4, "index of items not scored yet", """
+CREATE INDEX items_unscored ON items (id) WHERE ruleset_version IS NULL AND deleted = 0;
+"""),
 ]
 
 
@@ -169,6 +172,7 @@ class Database:
         self.path = Path(path)
         self.db = open_database(self.path, busy_timeout=busy_timeout)
         self.lock = threading.RLock()
+        self._depth = 0
         if migrate:
             self.migrate()
 
@@ -184,8 +188,41 @@ class Database:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite_utils.Database]:
-        with self.lock, self.db.atomic():
-            yield self.db
+        """A write transaction (nested ones become savepoints).
+
+        ``BEGIN IMMEDIATE`` takes the write lock up front, so a concurrent writer in another
+        process makes us wait up to the busy timeout instead of failing half-way through
+        (a plain ``BEGIN`` that reads first fails at once with "database is locked")."""
+        with self.lock:
+            conn = self.db.conn
+            if conn.in_transaction:
+                name = f"sp_{id(conn)}_{self._depth}"
+                self._depth += 1
+                conn.execute(f"SAVEPOINT {name}")
+                try:
+                    yield self.db
+                except BaseException:
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                    raise
+                else:
+                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                raise StoreError(f"数据库 {self.path} 正被其他进程占用，等待超时：{e}"
+                                 "（稍后重试，或调大 [storage] busy_timeout）") from e
+            try:
+                yield self.db
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
 
     def schema_version(self) -> int:
         with self.lock:
@@ -207,7 +244,7 @@ class Database:
                 if version <= current:
                     continue
                 try:
-                    with self.db.atomic():
+                    with self.tx():
                         for statement in _split_sql(script):
                             self.db.execute(statement)
                         self.db.execute(

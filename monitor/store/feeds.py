@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,6 +17,7 @@ class _FeedLike(Protocol):
 class FeedStateMixin:
     db: Any
     lock: Any
+    tx: Callable[[], Any]  # Database.tx: a write transaction
 
     def sync_feeds(self, feeds: Iterable[_FeedLike], *, now: datetime | None = None) -> None:
         """Make sure every configured feed has a state row (URL kept up to date).
@@ -24,7 +25,7 @@ class FeedStateMixin:
         A feed whose URL changed loses its validators (ETag/Last-Modified belong to the old URL).
         """
         now_s = iso(now or utcnow())
-        with self.lock, self.db.atomic():
+        with self.tx():
             for feed in feeds:
                 row = self.db.execute("SELECT url FROM feeds WHERE name = ?", [feed.name]).fetchone()
                 if row is None:
@@ -68,7 +69,7 @@ class FeedStateMixin:
     def record_failure(self, name: str, *, now: datetime, kind: str, error: str,
                        next_check_at: datetime, status: int | None = None) -> int:
         """Store the error on the feed and return the new consecutive failure count."""
-        with self.lock, self.db.atomic():
+        with self.tx():
             self.db.execute(
                 "UPDATE feeds SET ok = 0, consecutive_failures = consecutive_failures + 1, "
                 "last_error = ?, last_error_kind = ?, last_error_at = ?, last_checked_at = ?, "

@@ -51,6 +51,7 @@ def dedup_keys(items: list[ParsedItem]) -> list[str]:
 class ItemsMixin:
     db: Any
     lock: Any
+    tx: Callable[[], Any]  # Database.tx: a write transaction
     _index: Callable[..., None]  # SearchMixin keeps the full-text index in step
 
     def store_items(self, feed: str, items: list[ParsedItem], *,
@@ -59,7 +60,7 @@ class ItemsMixin:
         now_s = iso(now or utcnow())
         out: list[StoredItem] = []
         links = Counter(i.link for i in items if i.link)
-        with self.lock, self.db.atomic():
+        with self.tx():
             for item, key in zip(items, dedup_keys(items), strict=True):
                 chash = content_hash(item)
                 row = self._find_existing(feed, key, item, chash, links)
@@ -104,7 +105,7 @@ class ItemsMixin:
 
     def delete_item(self, item_id: int, *, now: datetime | None = None) -> bool:
         """Tombstone an item: it disappears from listings and never comes back on re-fetch."""
-        with self.lock, self.db.atomic():
+        with self.tx():
             cur = self.db.execute("UPDATE items SET deleted = 1, updated_at = ? "
                                   "WHERE id = ? AND deleted = 0", [iso(now or utcnow()), item_id])
             self.db.execute("DELETE FROM items_fts WHERE rowid = ?", [item_id])

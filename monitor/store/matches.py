@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -34,11 +34,12 @@ class _Evaluation(Protocol):
 class MatchesMixin:
     db: Any
     lock: Any
+    tx: Callable[[], Any]  # Database.tx: a write transaction
 
     def save_evaluation(self, item_id: int, ev: _Evaluation, *, version: str,
                         now: datetime | None = None) -> None:
         """Replace an item's stored result with ``ev``."""
-        with self.lock, self.db.atomic():
+        with self.tx():
             self.db.execute("DELETE FROM matches WHERE item_id = ?", [item_id])
             self.db.execute(
                 "UPDATE items SET score = ?, level = ?, ruleset_version = ?, scored_at = ? "
@@ -57,6 +58,12 @@ class MatchesMixin:
         for r in rows:
             r["spans"] = json.loads(r["spans"])
         return rows
+
+    def unscored_item_ids(self, *, limit: int = 500) -> list[int]:
+        with self.lock:
+            return [r[0] for r in self.db.execute(
+                "SELECT id FROM items WHERE ruleset_version IS NULL AND deleted = 0 "
+                "ORDER BY id LIMIT ?", [int(limit)])]
 
     def stored_rule_hits(self, item_ids: list[int]) -> dict[int, set[str]]:
         """The rules stored as matching each item (for backtest comparisons)."""
@@ -115,7 +122,7 @@ class MatchesMixin:
         The diff against the previous version is stored with it, so rule maintenance can
         be shown in reports (what changed, when, by whom).
         """
-        with self.lock, self.db.atomic():
+        with self.tx():
             if self.db.execute("SELECT 1 FROM ruleset_versions WHERE version = ?",
                                [version]).fetchone():
                 # back to a version seen before: it becomes the newest again
