@@ -105,18 +105,22 @@ class Runtime:
         self.store = Store(config.storage.path, busy_timeout=config.storage.busy_timeout)
         self.store.sync_feeds(config.feeds)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yuqing-work")
-        workers = config.fetch.parse_workers or min(os.cpu_count() or 1, 4)
-        self.parse_executor: Executor | None = None
-        if workers > 1:  # forkserver: no fork of this threaded process, workers start clean
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["monitor.parse"])  # workers load only the parser
-            self.parse_executor = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        self.parse_workers = config.fetch.parse_workers or min(os.cpu_count() or 1, 4)
+        parse_executor = self.new_parse_pool() if self.parse_workers > 1 else None
         self.fetcher = Fetcher(config.fetch, transport=transport)
         self.rng = rng or random.Random()
         self.rules = RuleKeeper(config.rules.dir, self.store)
         self.pipeline = Pipeline(config, self.store, self.fetcher, executor=self.executor,
-                                 parse_executor=self.parse_executor, rng=self.rng,
-                                 on_items=self.rules.score_items)
+                                 parse_executor=parse_executor, rng=self.rng,
+                                 on_items=self.rules.score_items,
+                                 new_parse_pool=self.new_parse_pool)
+
+    def new_parse_pool(self) -> Executor:
+        """Worker processes for parsing. forkserver: this threaded process is never forked,
+        and the workers load only the parser."""
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["monitor.parse"])
+        return ProcessPoolExecutor(max_workers=self.parse_workers, mp_context=ctx)
 
     async def load_rules(self, now: datetime) -> None:
         await asyncio.get_running_loop().run_in_executor(
@@ -132,8 +136,8 @@ class Runtime:
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
-        if self.parse_executor is not None:
-            self.parse_executor.shutdown(wait=True, cancel_futures=True)
+        if self.pipeline.parse_executor is not None:
+            self.pipeline.parse_executor.shutdown(wait=True, cancel_futures=True)
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.store.close()
 
@@ -190,7 +194,7 @@ class Daemon:
             self.scheduler.add_job(self._reload_rules, "interval",
                                    seconds=self.config.rules.reload_interval, id="rules-reload",
                                    coalesce=True, max_instances=1)
-            self._schedule_all()
+            await self._schedule_all()
             wd = Notifier.watchdog_interval()
             if wd:
                 self.scheduler.add_job(self.notifier.notify, "interval", seconds=wd,
@@ -203,13 +207,16 @@ class Daemon:
         finally:
             await self._shutdown()
 
-    def _schedule_all(self) -> None:
+    async def _schedule_all(self) -> None:
         assert self.rt is not None
+        states = await asyncio.get_running_loop().run_in_executor(
+            self.rt.executor, self.rt.store.feeds_status)
+        by_name = {s["name"]: s for s in states}
         now = self.now()
         for feed in self.config.feeds:
             if not feed.enabled:
                 continue
-            state = self.rt.store.feed_state(feed.name) or {}
+            state = by_name.get(feed.name) or {}
             when = first_check(now, feed, parse_iso(state.get("next_check_at")), rng=self.rng,
                                spread_overdue=self.config.fetch.startup_spread)
             self._arm(feed, when)
@@ -251,13 +258,15 @@ class Daemon:
         log.info("daemon stopping")
         self.notifier.notify("STOPPING=1")
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()  # no new runs; the ones in flight get STOP_GRACE to finish
         if self._inflight:
             _, pending = await asyncio.wait(self._inflight, timeout=STOP_GRACE)
             for t in pending:
                 t.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         if self.rt is not None:
             await self.rt.aclose()
         log.info("daemon stopped")

@@ -13,6 +13,7 @@ import logging
 import random
 from collections.abc import Callable
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,8 +55,8 @@ ItemsHook = Callable[[list[int], datetime], None]
 class Pipeline:
     def __init__(self, config: Config, store: Store, fetcher: Fetcher, *,
                  executor: Executor | None = None, parse_executor: Executor | None = None,
-                 rng: random.Random | None = None,
-                 on_items: ItemsHook | None = None) -> None:
+                 rng: random.Random | None = None, on_items: ItemsHook | None = None,
+                 new_parse_pool: Callable[[], Executor] | None = None) -> None:
         self.config = config
         self.store = store
         self.fetcher = fetcher
@@ -63,9 +64,14 @@ class Pipeline:
         self.parse_executor = parse_executor
         self.rng = rng or random.Random()
         self.on_items = on_items
+        self.new_parse_pool = new_parse_pool
 
     async def run_feed(self, feed: FeedConfig, *, now: datetime) -> FeedOutcome:
-        state = self.store.feed_state(feed.name) or {}
+        loop = asyncio.get_running_loop()
+        # Every store call goes to the worker thread: a database busy with another
+        # process's write must never freeze the event loop (and the other feeds).
+        state = await loop.run_in_executor(self.executor, self.store.feed_state, feed.name)
+        state = state or {}
         try:
             result = await self.fetcher.fetch(
                 feed, etag=state.get("etag"), last_modified=state.get("last_modified"))
@@ -74,13 +80,8 @@ class Pipeline:
         except Exception as e:  # a bug must not stop the other feeds or the daemon
             log.exception("unexpected fetch error feed=%s", feed.name)
             return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
-        loop = asyncio.get_running_loop()
         try:
-            parsed = None
-            if not result.not_modified:
-                parsed = await loop.run_in_executor(
-                    self.parse_executor or self.executor, parse_in_worker, result.content,
-                    result.content_type, feed.encoding or None, feed.timezone, result.url)
+            parsed = None if result.not_modified else await self._parse(feed, result)
             return await loop.run_in_executor(self.executor, self.process, feed, result, now,
                                               parsed)
         except FetchError as e:
@@ -88,6 +89,23 @@ class Pipeline:
         except Exception as e:
             log.exception("unexpected processing error feed=%s", feed.name)
             return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
+
+    async def _parse(self, feed: FeedConfig, result: FetchResult) -> ParsedFeed:
+        """Parse in the process pool; if the pool broke (a worker was killed, e.g. by the
+        OOM killer), replace it and parse this body in the worker thread instead."""
+        loop = asyncio.get_running_loop()
+        args = (result.content, result.content_type, feed.encoding or None, feed.timezone,
+                result.url)
+        pool = self.parse_executor
+        if pool is not None:
+            try:
+                return await loop.run_in_executor(pool, parse_in_worker, *args)
+            except BrokenProcessPool:
+                log.warning("parse worker pool broke; starting a new one feed=%s", feed.name)
+                if self.parse_executor is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self.parse_executor = self.new_parse_pool() if self.new_parse_pool else None
+        return await loop.run_in_executor(self.executor, parse_in_worker, *args)
 
     def process(self, feed: FeedConfig, result: FetchResult, now: datetime,
                 parsed: ParsedFeed | None = None) -> FeedOutcome:
@@ -123,6 +141,11 @@ class Pipeline:
                            next_check_at=nxt, item_ids=new + changed)
 
     async def _failed(self, feed: FeedConfig, e: FetchError, now: datetime) -> FeedOutcome:
+        return await asyncio.get_running_loop().run_in_executor(
+            self.executor, self.record_failure, feed, e, now)
+
+    def record_failure(self, feed: FeedConfig, e: FetchError, now: datetime) -> FeedOutcome:
+        """Store a failure on the feed with its next check (runs in the worker thread)."""
         state = self.store.feed_state(feed.name) or {}
         failures = int(state.get("consecutive_failures") or 0) + 1
         nxt = next_check(now, feed, self.config.fetch, failures=failures,

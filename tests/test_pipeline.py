@@ -148,3 +148,52 @@ def test_connection_refused_then_recovery(tmp_path):
         state = store.feed_state("f")
         assert state["ok"] == 1 and state["consecutive_failures"] == 0
         assert json.dumps(state)  # nothing unserialisable stored
+
+
+def _children(pid: int) -> list[int]:
+    import os
+
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            out.extend(int(c) for c in f.read().split())
+    return out
+
+
+def test_a_killed_parse_worker_does_not_stop_parsing(tmp_path):
+    """The OOM killer takes a parse worker: the pool is replaced and parsing goes on."""
+    import os
+    import signal
+
+    from monitor.daemon import Runtime
+
+    with FeedServer() as srv:
+        srv.route("/f", body=(FEEDS / "rss20_utf8.xml").read_bytes(),
+                  headers={"Content-Type": "text/xml"})
+        srv.route("/g", body=(FEEDS / "gbk_undeclared.xml").read_bytes(),
+                  headers={"Content-Type": "text/xml"})
+        config = load_config(write_config(tmp_path, feeds=[
+            {"name": "f", "url": srv.url("/f")}, {"name": "g", "url": srv.url("/g")}],
+            extra={"fetch": {"parse_workers": 2}}))
+
+        async def scenario() -> list[bool]:
+            rt = Runtime(config)
+            try:
+                from datetime import UTC, datetime
+
+                first = await rt.pipeline.run_feed(config.feeds[0], now=datetime.now(UTC))
+                children = set(_children(os.getpid()))
+                server = [p for p in children
+                          if b"forkserver" in Path(f"/proc/{p}/cmdline").read_bytes()]
+                workers = [w for p in server for w in _children(p)]  # forked by the server
+                assert workers, "no parse workers found"
+                for p in workers:
+                    os.kill(p, signal.SIGKILL)
+                await asyncio.sleep(0.5)
+                second = await rt.pipeline.run_feed(config.feeds[1], now=datetime.now(UTC))
+                third = await rt.pipeline.run_feed(config.feeds[0], now=datetime.now(UTC))
+                return [first.ok, second.ok, third.ok, second.new_items > 0]
+            finally:
+                await rt.aclose()
+
+        assert asyncio.run(scenario()) == [True, True, True, True]
