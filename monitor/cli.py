@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 import traceback
 from collections.abc import Callable
@@ -55,11 +56,23 @@ class AppGroup(ChineseGroup):
             ctx.exit(1)
         except (KeyboardInterrupt, BrokenPipeError):
             ctx.exit(130)
-        except OSError as e:
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:  # anything unforeseen: one line, a traceback only with --debug
             if ctx.meta.get("yuqing.debug"):
                 traceback.print_exc()
-            click.echo(f"错误：{e.strerror or e}：{e.filename or ''}", err=True)
+            click.echo(f"错误：{_describe(e)}", err=True)
             ctx.exit(1)
+
+
+def _describe(e: Exception) -> str:
+    if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+        return "数据库正被其他进程占用（稍后重试，或调大 [storage] busy_timeout）"
+    if isinstance(e, sqlite3.DatabaseError):
+        return f"数据库错误：{e}"
+    if isinstance(e, OSError):
+        return f"{e.strerror or e}：{e.filename or ''}"
+    return f"内部错误 {type(e).__name__}：{e}（加 --debug 查看详情）"
 
 
 def _has_location(line: str) -> bool:
@@ -260,10 +273,14 @@ def feeds_import(state: State, opml: Path, interval: str) -> None:
 
     cfg = state.config
     entries = read_opml(opml)
-    added = append_feeds(cfg, entries, interval=interval)
+    rejected: list[Any] = []
+    added = append_feeds(cfg, entries, interval=interval, rejected=rejected)
     for e in added:
         click.echo(f"已添加 {e.name}  {e.url}")
-    click.echo(f"导入 {len(added)} 个，跳过 {len(entries) - len(added)} 个（已存在）")
+    for e, why in rejected:
+        click.echo(f"未导入 {e.name}  {e.url}：{why.removeprefix('Value error, ')}", err=True)
+    existing = len(entries) - len(added) - len(rejected)
+    click.echo(f"导入 {len(added)} 个，已存在 {existing} 个，无效 {len(rejected)} 个")
 
 
 @feeds.command("export")

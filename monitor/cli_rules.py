@@ -10,7 +10,7 @@ import click
 
 from .cli import JSON_OPTION, State, emit_json, items, parse_when, pass_state
 from .cli_i18n import ChineseGroup
-from .errors import RuleError
+from .errors import ConfigError, RuleError
 from .models import LEVELS
 from .rules import Ruleset, check_examples, load_ruleset
 
@@ -52,6 +52,16 @@ def _snippet(text: str, spans: list[dict[str, Any]], width: int = 60) -> tuple[s
          for s in inside]
 
 
+def _read_text(path: str) -> str:
+    """The file's text exactly as given (line endings kept, so offsets match the file)."""
+    data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"不是 UTF-8 编码的文本（第 {e.start} 字节）", file=path,
+                          hint="先转换为 UTF-8") from None
+
+
 def _current_rules(state: State, rules_dir: Path | None) -> Ruleset:
     return load_ruleset(rules_dir or state.config.rules.dir)
 
@@ -82,8 +92,8 @@ def rules_check(state: State, directory: Path | None) -> None:
 @rules.command("test")
 @click.option("--title", default="", help="标题")
 @click.option("--body", default="", help="正文")
-@click.option("--file", "file_", type=click.File("r", encoding="utf-8"), default=None,
-              help="从文件读取正文（- 表示标准输入）")
+@click.option("--file", "file_", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              help="从文件读取正文（UTF-8；- 表示标准输入）")
 @click.option("--rules-dir", type=click.Path(exists=True, path_type=Path), default=None,
               help="用这个目录的规则（默认配置中的规则目录）")
 @JSON_OPTION
@@ -95,7 +105,7 @@ def rules_test(state: State, title: str, body: str, file_: Any, rules_dir: Path 
     示例：yuqing rules test --title "某工地农民工讨薪" --body "项目部拖欠工资三个月"
     """
     if file_ is not None:
-        body = (body + "\n" if body else "") + file_.read()
+        body = (body + "\n" if body else "") + _read_text(file_)
     if not title and not body:
         raise click.UsageError("请给出 --title、--body 或 --file")
     ev = _current_rules(state, rules_dir).evaluate(title=title, body=body)

@@ -250,7 +250,13 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     if not p.exists():
         raise ConfigError("配置文件不存在", file=str(p),
                           hint="用 `yuqing init 目录` 生成一份，或用 --config 指定路径")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"不是 UTF-8 编码的文本（第 {e.start} 字节）", file=str(p),
+                          hint="用 UTF-8 编码另存配置文件") from None
+    except OSError as e:
+        raise ConfigError(f"无法读取：{e.strerror}", file=str(p)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -264,16 +270,16 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None, text: str 
         cfg = Config.model_validate(data)
     except ValidationError as e:
         raise to_config_error(Config, e, fname, text) from None
-    cfg.source = source.resolve() if source else None
+    cfg.source = source.absolute() if source else None
     _resolve_paths(cfg)
     return cfg
 
 
 def _resolve_paths(cfg: Config) -> None:
     base = cfg.base_dir
-    cfg.storage.path = (base / cfg.storage.path).resolve()
-    cfg.rules.dir = (base / cfg.rules.dir).resolve()
-    cfg.logging.dir = (base / cfg.logging.dir).resolve()
+    cfg.storage.path = (base / cfg.storage.path.expanduser()).resolve()
+    cfg.rules.dir = (base / cfg.rules.dir.expanduser()).resolve()
+    cfg.logging.dir = (base / cfg.logging.dir.expanduser()).resolve()
 
 
 # ---- dumping -------------------------------------------------------------------------
@@ -282,9 +288,15 @@ _SECRET_KEYS = re.compile(r"(password|secret|token|api_key)$", re.I)
 _URL_SECRET = re.compile(r"((?:access_token|key|token|secret|sign)=)[^&#\s]+", re.I)
 
 
+_SAFE_HEADERS = {"accept", "accept-language", "referer", "user-agent", "cache-control"}
+
+
 def redact(value: Any, key: str = "") -> Any:
-    """Replace secret values (and secrets embedded in URLs) with ``***``."""
+    """Replace secret values (and secrets embedded in URLs) with ``***``; request headers
+    other than a few harmless ones (Authorization, Cookie, tokens…) are always hidden."""
     if isinstance(value, dict):
+        if key == "headers":
+            return {k: v if k.lower() in _SAFE_HEADERS else "***" for k, v in value.items()}
         return {k: redact(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v, key) for v in value]

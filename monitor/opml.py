@@ -15,6 +15,7 @@ import defusedxml.ElementTree as SafeET
 import tomlkit
 import tomlkit.items
 from defusedxml import DefusedXmlException
+from pydantic import ValidationError
 
 from .config import Config, FeedConfig, load_config, parse_config
 from .durations import format_duration, parse_duration
@@ -37,23 +38,36 @@ def read_opml(path: Path) -> list[OpmlFeed]:
         url = outline.get("xmlUrl")
         if not url:
             continue
-        name = (outline.get("title") or outline.get("text") or url).strip()
-        feeds.append(OpmlFeed(name, url.strip()))
+        url = url.strip()
+        name = (outline.get("title") or "").strip() or (outline.get("text") or "").strip() or url
+        feeds.append(OpmlFeed(name, url))
     if not feeds:
         raise ConfigError("OPML 文件中没有带 xmlUrl 的订阅源", file=str(path))
     return feeds
 
 
-def append_feeds(cfg: Config, entries: list[OpmlFeed], *, interval: str = "15m") -> list[OpmlFeed]:
-    """Append the entries not yet configured (by URL); names are made unique."""
+def append_feeds(cfg: Config, entries: list[OpmlFeed], *, interval: str = "15m",
+                 rejected: list[tuple[OpmlFeed, str]] | None = None) -> list[OpmlFeed]:
+    """Append the entries not yet configured (by URL); names are made unique. Entries
+    that would not be valid feeds (e.g. a ``feed://`` address) are skipped and, when
+    ``rejected`` is given, listed there with the reason."""
     if cfg.source is None:
         raise ConfigError("没有配置文件可写入")
-    parse_duration(interval)
+    try:
+        parse_duration(interval)
+    except ValueError as e:
+        raise ConfigError(str(e), key="--interval") from None
     urls = {f.url for f in cfg.feeds}
     names = {f.name for f in cfg.feeds}
     added: list[OpmlFeed] = []
     for e in entries:
         if e.url in urls:
+            continue
+        try:
+            FeedConfig(name=e.name, url=e.url, interval=interval)
+        except ValidationError as err:
+            if rejected is not None:
+                rejected.append((e, err.errors()[0].get("msg", "无效")))
             continue
         name, n = e.name, 2
         while name in names:

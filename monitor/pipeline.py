@@ -169,11 +169,13 @@ def first_check(now: datetime, feed: FeedConfig, stored: datetime | None, *,
                 spread_overdue: float = 30.0) -> datetime:
     """When a (re)started daemon should first check a feed.
 
-    A stored future time is kept (the schedule resumes across restarts). Feeds never
+    A stored future time is kept (the schedule resumes across restarts), capped at one
+    interval from now so a shortened interval takes effect at once. Feeds never
     checked start within ``spread_new`` seconds; overdue ones are spread over
     ``spread_overdue`` seconds instead of all firing at once.
     """
     if stored is not None and stored > now:
-        return stored
+        # keep the schedule, but a shortened interval in the config applies at once
+        return min(stored, now + timedelta(seconds=feed.interval))
     spread = spread_new if stored is None else spread_overdue
     return now + timedelta(seconds=rng.uniform(0, min(spread, feed.interval)))

@@ -145,3 +145,66 @@ def test_usage_errors_and_help_are_in_chinese(tmp_path):
     r = run_yuqing("items", "list", "--help")
     assert r.returncode == 0 and "用法：" in r.stdout and "显示本帮助并退出" in r.stdout
     assert "Show this message" not in r.stdout
+
+
+def test_bad_input_files_give_one_line_not_a_traceback(tmp_path):
+    config = write_config(tmp_path, rules_dir=ROOT / "rules")
+    gbk_config = tmp_path / "gbk.toml"
+    gbk_config.write_bytes(config.read_text("utf-8").replace("[storage]", "# 中文注释\n[storage]")
+                           .encode("gbk"))
+    r = run_yuqing("--config", str(gbk_config), "config", "check")
+    assert r.returncode == 1 and "UTF-8" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+    gbk_text = tmp_path / "t.txt"
+    gbk_text.write_bytes("工地农民工讨薪".encode("gbk"))
+    r = run_yuqing("--config", str(config), "rules", "test", "--file", str(gbk_text))
+    assert r.returncode == 1 and "UTF-8" in r.stderr and "Traceback" not in r.stderr
+
+    opml = tmp_path / "x.opml"
+    opml.write_text('<opml><body><outline text="a" xmlUrl="http://127.0.0.1:1/a"/></body></opml>',
+                    "utf-8")
+    r = run_yuqing("--config", str(config), "feeds", "import", str(opml), "--interval", "15x")
+    assert r.returncode == 1 and "时长" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_rules_test_file_offsets_match_the_file_as_given(tmp_path):
+    config = write_config(tmp_path, rules_dir=ROOT / "rules")
+    f = tmp_path / "crlf.txt"
+    text = "第一行\r\n某工地农民工讨薪\r\n"
+    f.write_bytes(text.encode("utf-8"))
+    doc = Cli(config).json("rules", "test", "--file", str(f))
+    spans = [s for m in doc["matches"] for s in m["spans"]]
+    assert spans and all(text[s["start"]:s["end"]] == s["text"] for s in spans)
+
+
+def test_opml_import_skips_invalid_entries_and_keeps_the_rest(tmp_path):
+    config = write_config(tmp_path)
+    opml = tmp_path / "in.opml"
+    opml.write_text("""<opml version="2.0"><body>
+<outline text="好源" xmlUrl="http://127.0.0.1:1/good.xml"/>
+<outline text="坏源" xmlUrl="feed://example.org/rss"/>
+<outline text="   " title="" xmlUrl="http://127.0.0.1:1/noname.xml"/>
+</body></opml>""", "utf-8")
+    r = run_yuqing("--config", str(config), "feeds", "import", str(opml))
+    assert r.returncode == 0, r.stderr
+    assert "坏源" in r.stderr and "无效 1 个" in r.stdout
+    feeds = tomllib.loads(config.read_text("utf-8"))["feeds"]
+    assert [f["name"] for f in feeds] == ["好源", "http://127.0.0.1:1/noname.xml"]
+
+
+def test_database_locked_by_another_process_is_one_clear_line(tmp_path):
+    import sqlite3
+
+    config = write_config(tmp_path, extra={"storage": {"path": "../data/monitor.db",
+                                                       "busy_timeout": "1s"}})
+    assert run_yuqing("--config", str(config), "feeds", "status").returncode == 0
+    other = sqlite3.connect(tmp_path / "data" / "monitor.db")
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        r = run_yuqing("--config", str(config), "fetch")
+    finally:
+        other.rollback()
+        other.close()
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "占用" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -130,3 +130,17 @@ def test_config_env_var_default(tmp_path):
     good = write_config(tmp_path)
     r = run_yuqing("config", "check", env={"YUQING_CONFIG": str(good)}, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+def test_dump_hides_request_headers_but_harmless_ones(tmp_path):
+    text = BASE + 'headers = { Authorization = "Bearer SECRET123", Cookie = "sid=abc", Referer = "http://x/" }\n'
+    out = dump_config(load_config(_write(tmp_path, text)))
+    assert "SECRET123" not in out and "sid=abc" not in out
+    assert tomllib.loads(out)["feeds"][0]["headers"]["Referer"] == "http://x/"
+
+
+def test_paths_expand_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    text = BASE.replace('path = "../data/monitor.db"', 'path = "~/yq/monitor.db"')
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.storage.path == (tmp_path / "home" / "yq" / "monitor.db").resolve()

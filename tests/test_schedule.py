@@ -111,3 +111,22 @@ def test_never_gives_up() -> None:
     for failures in (1, 10, 100, 10_000):
         when = next_check(NOW, feed(), s, failures=failures, rng=random.Random(failures))
         assert NOW < when <= NOW + timedelta(seconds=MAX_HINT)
+
+
+def test_first_check_keeps_stored_time_but_honours_a_shorter_interval():
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.config import FeedConfig
+    from monitor.pipeline import first_check
+
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    rng = random.Random(1)
+    feed = FeedConfig(name="f", url="http://127.0.0.1/x", interval="1h")
+    assert first_check(now, feed, now + timedelta(minutes=40), rng=rng) == now + timedelta(minutes=40)
+    short = FeedConfig(name="f", url="http://127.0.0.1/x", interval="5m")
+    assert first_check(now, short, now + timedelta(minutes=40), rng=rng) == now + timedelta(minutes=5)
+    overdue = first_check(now, feed, now - timedelta(hours=1), rng=rng, spread_overdue=30)
+    assert now <= overdue <= now + timedelta(seconds=30)
+    new = first_check(now, feed, None, rng=rng, spread_new=5)
+    assert now <= new <= now + timedelta(seconds=5)
