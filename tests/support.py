@@ -59,3 +59,15 @@ def run_yuqing(*args: str, env: dict[str, str] | None = None, timeout: float = 6
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True,
                           text=True, timeout=timeout, env=full_env, cwd=cwd)
+
+
+def wait_for(pred: Any, timeout: float = 20.0) -> None:
+    """Poll ``pred`` until it is true (for real processes; never a fixed sleep)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")

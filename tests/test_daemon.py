@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support import run_yuqing, write_config
+from support import run_yuqing, wait_for, write_config
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>区融媒体中心</title><link>http://example.org/</link>
@@ -29,15 +29,6 @@ def rss(*titles: str, start: int = 0) -> str:
 def start_daemon(config: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(pred, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
 
 
 def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> float:

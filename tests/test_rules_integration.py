@@ -18,7 +18,7 @@ from monitor.models import ParsedItem
 from monitor.rulekeeper import RuleKeeper
 from monitor.store import Store
 
-from support import Cli, run_yuqing, write_config
+from support import Cli, run_yuqing, wait_for, write_config
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -228,25 +228,16 @@ def test_daemon_hot_reloads_rules_and_logs_broken_edits(tmp_path, httpserver):
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        _wait(lambda: versions() == 1)
+        wait_for(lambda: versions() == 1)
         (d / "dust.yaml").write_text(BROKEN, "utf-8")
-        _wait(lambda: log.exists() and f"{d / 'dust.yaml'}:4:" in log.read_text("utf-8"))
+        wait_for(lambda: log.exists() and f"{d / 'dust.yaml'}:4:" in log.read_text("utf-8"))
         assert versions() == 1
         (d / "dust.yaml").write_text(DUST, "utf-8")
-        _wait(lambda: versions() == 2)
+        wait_for(lambda: versions() == 2)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
     assert proc.returncode == 0
-
-
-def _wait(pred, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError("not reached in time")
 
 
 @pytest.mark.parametrize("cmd", [["rules", "check"], ["rules", "test", "--title", "x"]])
