@@ -20,10 +20,10 @@ HEADINGS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
 _ERRORS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in [
     (r"^No such option:? '?([^'\s]+?)'?\.?\s*Did you mean '?([^'\s]+?)'?\?$",
      r"没有这个选项：\1（是不是想写 \2？）"),
+    (r"^No such option:? '?([^'\s]+?)'?\.?\s*\(Possible options: (.*)\)$",
+     r"没有这个选项：\1（可用：\2）"),
     (r"^No such option:? '?([^'\s]+?)'?\.?$", r"没有这个选项：\1"),
     (r"^No such command '(.+)'\.\s*Did you mean '(.+)'\?$", r"没有这个命令：\1（是不是想写 \2？）"),
-    (r"^No such option: (\S+)\s*\(Possible options: (.*)\)$", r"没有这个选项：\1（可用：\2）"),
-    (r"^No such option: (\S+)$", r"没有这个选项：\1"),
     (r"^No such command '(.+)'\.$", r"没有这个命令：\1"),
     (r"^Missing argument '(.+)'\.$", r"缺少参数 \1"),
     (r"^Missing option '(.+)'\.$", r"缺少选项 \1"),

@@ -30,16 +30,12 @@ from .fetch import Fetcher
 from .pipeline import FeedOutcome, Pipeline, first_check
 from .rulekeeper import RuleKeeper
 from .store import Store
-from .store.db import parse_iso
+from .store.db import parse_iso, utcnow
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 STOP_GRACE = 5.0
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def setup_logging(config: Config | None, *, debug: bool = False) -> None:

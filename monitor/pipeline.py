@@ -83,7 +83,7 @@ class Pipeline:
         try:
             parsed = None if result.not_modified else await self._parse(feed, result)
             return await loop.run_in_executor(self.executor, self.process, feed, result, now,
-                                              parsed)
+                                              parsed, state.get("ttl"))
         except FetchError as e:
             return await self._failed(feed, e, now)
         except Exception as e:
@@ -108,12 +108,13 @@ class Pipeline:
         return await loop.run_in_executor(self.executor, parse_in_worker, *args)
 
     def process(self, feed: FeedConfig, result: FetchResult, now: datetime,
-                parsed: ParsedFeed | None = None) -> FeedOutcome:
+                parsed: ParsedFeed | None = None, known_ttl: float | None = None
+                ) -> FeedOutcome:
         """Store and score one fetched body, parsing it first unless ``parsed`` is given
-        (runs in the worker thread)."""
+        (runs in the worker thread). ``known_ttl`` is the publisher's ttl stored with the
+        feed, which a 304 leaves in force."""
         if result.not_modified:
-            nxt = self._next(feed, now, max_age=result.max_age,
-                             feed_ttl=(self.store.feed_state(feed.name) or {}).get("ttl"))
+            nxt = self._next(feed, now, max_age=result.max_age, feed_ttl=known_ttl)
             self.store.record_success(feed.name, now=now, status=304, next_check_at=nxt,
                                       max_age=result.max_age)
             log.info("not modified feed=%s next=%s", feed.name, nxt.isoformat())

@@ -129,12 +129,9 @@ class RuleKeeper:
         rs = self.ruleset
         if rs is None:
             return 0
-        results = []
-        for item_id in item_ids:
-            row = self.store.get_item(item_id)
-            if row is not None:
-                results.append((item_id, rs.evaluate(title=row["title"] or "",
-                                                     body=row["body"] or "")))
+        rows = self.store.get_items(item_ids)
+        results = [(i, rs.evaluate(title=rows[i]["title"] or "", body=rows[i]["body"] or ""))
+                   for i in item_ids if i in rows]
         with self.store.tx():  # one transaction per batch
             for item_id, ev in results:
                 self.store.save_evaluation(item_id, ev, version=rs.version, now=now)

@@ -141,6 +141,14 @@ def period_where(since: datetime | None, until: datetime | None = None
     return where, params
 
 
+def id_chunks(ids: list[int], size: int = 500) -> Iterator[tuple[str, list[int]]]:
+    """``(placeholders, chunk)`` pairs for ``WHERE x IN (...)`` over many ids, in chunks
+    that stay below SQLite's limit on bound parameters."""
+    for start in range(0, len(ids), size):
+        chunk = ids[start:start + size]
+        yield ",".join("?" * len(chunk)), chunk
+
+
 def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 

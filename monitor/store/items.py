@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from ..models import ParsedItem
-from .db import iso, period_where, utcnow
+from .db import id_chunks, iso, period_where, utcnow
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,16 @@ class ItemsMixin:
         return cur.rowcount > 0
 
     def get_item(self, item_id: int) -> dict[str, Any] | None:
+        return self.get_items([item_id]).get(item_id)
+
+    def get_items(self, item_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Rows by id (one query per 500 ids); ids that do not exist are absent."""
+        out: dict[int, dict[str, Any]] = {}
         with self.lock:
-            rows = list(self.db.query("SELECT * FROM items WHERE id = ?", [item_id]))
-        return rows[0] if rows else None
+            for marks, chunk in id_chunks(item_ids):
+                for r in self.db.query(f"SELECT * FROM items WHERE id IN ({marks})", chunk):
+                    out[r["id"]] = r
+        return out
 
     def list_items(self, *, feed: str | None = None, since: datetime | None = None,
                    until: datetime | None = None, limit: int | None = 50) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from .db import iso, period_where, utcnow
+from .db import id_chunks, iso, period_where, utcnow
 
 
 class _Span(Protocol):
@@ -52,12 +52,18 @@ class MatchesMixin:
                  for m in ev.matches])
 
     def item_matches(self, item_id: int) -> list[dict[str, Any]]:
+        return self.matches_of([item_id]).get(item_id, [])
+
+    def matches_of(self, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """Stored matches of several items (one query per 500 ids), spans decoded."""
+        out: dict[int, list[dict[str, Any]]] = {}
         with self.lock:
-            rows = list(self.db.query("SELECT * FROM matches WHERE item_id = ? ORDER BY id",
-                                      [item_id]))
-        for r in rows:
-            r["spans"] = json.loads(r["spans"])
-        return rows
+            for marks, chunk in id_chunks(item_ids):
+                for r in self.db.query(
+                        f"SELECT * FROM matches WHERE item_id IN ({marks}) ORDER BY id", chunk):
+                    r["spans"] = json.loads(r["spans"])
+                    out.setdefault(r["item_id"], []).append(r)
+        return out
 
     def unscored_item_ids(self, *, limit: int = 500) -> list[int]:
         with self.lock:
@@ -69,9 +75,7 @@ class MatchesMixin:
         """The rules stored as matching each item (for backtest comparisons)."""
         out: dict[int, set[str]] = {i: set() for i in item_ids}
         with self.lock:
-            for chunk_start in range(0, len(item_ids), 500):
-                chunk = item_ids[chunk_start:chunk_start + 500]
-                marks = ",".join("?" * len(chunk))
+            for marks, chunk in id_chunks(item_ids):
                 for item_id, rule in self.db.execute(
                         f"SELECT item_id, rule FROM matches WHERE item_id IN ({marks})", chunk):
                     out[item_id].add(rule)
@@ -94,8 +98,9 @@ class MatchesMixin:
             sql += f" LIMIT {int(limit)}"
         with self.lock:
             rows = list(self.db.query(sql, params))
+        matches = self.matches_of([r["id"] for r in rows])
         for r in rows:
-            r["matches"] = self.item_matches(r["id"])
+            r["matches"] = matches.get(r["id"], [])
         return rows
 
     def iter_items(self, *, since: datetime | None = None, until: datetime | None = None,
