@@ -12,7 +12,6 @@ import os
 import sqlite3
 import sys
 import traceback
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,22 +53,36 @@ class AppGroup(ChineseGroup):
             for line in str(e).splitlines() or [type(e).__name__]:
                 click.echo(f"错误：{line}" if not _has_location(line) else line, err=True)
             ctx.exit(1)
-        except (KeyboardInterrupt, BrokenPipeError):
+        except BrokenPipeError:  # `yuqing items list | head`: the reader had enough
+            _silence_stdout()
+            ctx.exit(0)
+        except KeyboardInterrupt:
             ctx.exit(130)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:  # anything unforeseen: one line, a traceback only with --debug
             if ctx.meta.get("yuqing.debug"):
                 traceback.print_exc()
-            click.echo(f"错误：{_describe(e)}", err=True)
+            click.echo(f"错误：{_describe(e, ctx)}", err=True)
             ctx.exit(1)
 
 
-def _describe(e: Exception) -> str:
-    if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
-        return "数据库正被其他进程占用（稍后重试，或调大 [storage] busy_timeout）"
-    if isinstance(e, sqlite3.DatabaseError):
-        return f"数据库错误：{e}"
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _describe(e: Exception, ctx: click.Context) -> str:
+    if isinstance(e, sqlite3.Error):
+        from .store.db import describe_database_error
+
+        state = ctx.find_object(State)
+        cfg = state._config if state is not None else None
+        return describe_database_error(e, cfg.storage.path if cfg else Path("数据库"))
     if isinstance(e, OSError):
         return f"{e.strerror or e}：{e.filename or ''}"
     return f"内部错误 {type(e).__name__}：{e}（加 --debug 查看详情）"
@@ -137,8 +150,19 @@ def parse_when(value: str | None, *, param: str) -> datetime | None:
     return dt.astimezone(UTC)
 
 
-def run_async(fn: Callable[[], Any]) -> Any:
-    return asyncio.run(fn())
+def open_store(state: State, *, create: bool = False) -> Any:
+    """The configured store for a command. A command that only reads never creates the
+    database: when the file is missing it says so on stderr and works on an empty
+    in-memory store (so ``feeds status`` still lists the configured feeds)."""
+    from .errors import DatabaseMissingError
+    from .store import Store
+
+    cfg = state.config
+    try:
+        return Store(cfg.storage.path, busy_timeout=cfg.storage.busy_timeout, create=create)
+    except DatabaseMissingError as e:
+        click.echo(f"注意：{e}；未创建数据库，结果为空", err=True)
+        return Store(":memory:")
 
 
 # ---- init / config -----------------------------------------------------------------
@@ -184,11 +208,12 @@ def config_check(state: State, dump: bool) -> None:
 @pass_state
 def run(state: State) -> None:
     """前台运行守护进程，按计划抓取；收到 SIGTERM/SIGINT 后 10 秒内退出。示例：yuqing run"""
-    from .daemon import Daemon, setup_logging
+    from .daemon import serve
+    from .logsetup import setup_logging
 
     cfg = state.config
     setup_logging(cfg, debug=state.debug)
-    asyncio.run(Daemon(cfg).run())
+    serve(cfg)
 
 
 @main.command()
@@ -200,11 +225,11 @@ def fetch(state: State, feed_name: str | None, as_json: bool) -> None:
 
     示例：yuqing fetch --feed 区融媒体中心 --json
     """
-    from .daemon import fetch_once, setup_logging
+    from .daemon import fetch_once
+    from .logsetup import setup_logging
 
     cfg = state.config
-    if state.debug:
-        setup_logging(None, debug=True)
+    setup_logging(cfg, debug=state.debug, one_shot=True)
     outcomes = asyncio.run(fetch_once(cfg, feed=feed_name))
     total = sum(o.new_items for o in outcomes)
     if as_json:
@@ -236,20 +261,30 @@ def feeds_status(state: State, as_json: bool) -> None:
 
     示例：yuqing feeds status --json
     """
-    from .store import Store
-
     cfg = state.config
-    with Store(cfg.storage.path) as store:
+    with open_store(state) as store:
         store.sync_feeds(cfg.feeds)
         rows = store.feeds_status([f.name for f in cfg.feeds])
-    docs = [{
-        "name": r["name"], "url": r["url"], "ok": bool(r["ok"]) if r["ok"] is not None else None,
-        "enabled": cfg.feed(r["name"]).enabled if cfg.feed(r["name"]) else False,
-        "consecutive_failures": r["consecutive_failures"], "last_error": r["last_error"],
-        "last_error_kind": r["last_error_kind"], "last_success_at": r["last_success_at"],
-        "last_checked_at": r["last_checked_at"], "next_check_at": r["next_check_at"],
-        "items_total": r["items_total"],
-    } for r in rows]
+    from .durations import describe_duration
+    from .schedule import is_overdue
+    from .store.db import parse_iso, utcnow
+
+    now = utcnow()
+    docs = []
+    for r in rows:
+        feed = cfg.feed(r["name"])
+        enabled = feed.enabled if feed else False
+        overdue = bool(feed and enabled and is_overdue(
+            now, feed, parse_iso(r["next_check_at"]), cfg.daemon.overdue_intervals))
+        docs.append({
+            "name": r["name"], "url": r["url"],
+            "ok": bool(r["ok"]) if r["ok"] is not None else None, "enabled": enabled,
+            "consecutive_failures": r["consecutive_failures"], "last_error": r["last_error"],
+            "last_error_kind": r["last_error_kind"], "last_success_at": r["last_success_at"],
+            "last_checked_at": r["last_checked_at"], "next_check_at": r["next_check_at"],
+            "overdue": overdue, "rearmed_at": r["rearmed_at"], "rearm_note": r["rearm_note"],
+            "items_total": r["items_total"],
+        })
     if as_json:
         emit_json(docs)
         return
@@ -257,9 +292,14 @@ def feeds_status(state: State, as_json: bool) -> None:
         click.echo("尚未配置订阅源（在配置文件中添加 [[feeds]]）")
     for d in docs:
         mark = {True: "正常", False: "异常", None: "未抓取"}[d["ok"]]
+        if d["overdue"]:
+            late = describe_duration((now - parse_iso(d["next_check_at"])).total_seconds())
+            mark += f"，逾期 {late} 未抓取（守护进程是否在运行？）"
         line = f"{d['name']}  [{mark}]  条目 {d['items_total']}  最近成功 {d['last_success_at'] or '—'}"
         if d["consecutive_failures"]:
             line += f"  连续失败 {d['consecutive_failures']} 次：{d['last_error']}"
+        if d["rearmed_at"]:
+            line += f"  调度自检 {d['rearmed_at']}：{d['rearm_note']}"
         click.echo(line)
 
 
@@ -332,10 +372,8 @@ def items() -> None:
 def items_list(state: State, feed_name: str | None, since: str | None, limit: int,
                as_json: bool) -> None:
     """列出条目，最新的在前。示例：yuqing items list --feed 区融媒体中心 --since 2026-01-01"""
-    from .store import Store
-
     since_dt = parse_when(since, param="--since")
-    with Store(state.config.storage.path) as store:
+    with open_store(state) as store:
         rows = store.list_items(feed=feed_name, since=since_dt, limit=limit)
     if as_json:
         emit_json([_item_json(r) for r in rows])
@@ -352,9 +390,8 @@ def items_delete(state: State, item_ids: tuple[int, ...]) -> None:
     示例：yuqing items delete 12 13
     """
     from .errors import NotFoundError
-    from .store import Store
 
-    with Store(state.config.storage.path) as store:
+    with open_store(state) as store:
         missing = [i for i in item_ids if store.get_item(i) is None]
         if missing:
             raise NotFoundError(f"没有编号为 {'、'.join(map(str, missing))} 的条目"
@@ -373,9 +410,7 @@ def items_delete(state: State, item_ids: tuple[int, ...]) -> None:
 @pass_state
 def items_search(state: State, query: str, limit: int, as_json: bool) -> None:
     """全文搜索（支持中文词语，繁简通搜）。示例：yuqing items search 欠薪"""
-    from .store import Store
-
-    with Store(state.config.storage.path) as store:
+    with open_store(state) as store:
         rows = store.search_items(query, limit=limit)
     if as_json:
         emit_json([_item_json(r) for r in rows])

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .cli import JSON_OPTION, State, emit_json, items, parse_when, pass_state
+from .cli import JSON_OPTION, State, emit_json, items, open_store, parse_when, pass_state
 from .cli_i18n import ChineseGroup
 from .errors import ConfigError, RuleError
 from .models import LEVELS
@@ -151,10 +151,9 @@ def rules_backtest(state: State, since: str, until: str | None, rules_dir: Path 
     示例：yuqing rules backtest --since 2026-01-01 --until 2026-07-01
     """
     from .backtest import backtest
-    from .store import Store
 
     rs = _current_rules(state, rules_dir)
-    with Store(state.config.storage.path) as store:
+    with open_store(state) as store:
         result = backtest(store, rs, since=parse_when(since, param="--since"),
                           until=parse_when(until, param="--until"))
         titles = {}
@@ -185,9 +184,8 @@ def rules_backtest(state: State, since: str, until: str | None, rules_dir: Path 
 @pass_state
 def rules_versions(state: State, show_diff: bool, as_json: bool) -> None:
     """规则集的历次版本（守护进程每次加载新规则都会记录）。示例：yuqing rules versions --diff"""
-    from .store import Store
 
-    with Store(state.config.storage.path) as store:
+    with open_store(state) as store:
         rows = store.ruleset_versions()
     if as_json:
         emit_json([{k: r[k] for k in ("version", "loaded_at", "actor", "rules", "changed", "diff")}
@@ -219,10 +217,9 @@ def items_scored(state: State, min_score: int, min_level: str | None, since: str
     示例：yuqing items scored --min-level blue --since 2026-01-01
     """
     from .models import LEVEL_NAMES
-    from .store import Store
 
     levels = list(LEVELS[LEVELS.index(min_level):]) if min_level else None
-    with Store(state.config.storage.path) as store:
+    with open_store(state) as store:
         rows = store.scored_items(min_score=min_score, levels=levels,
                                   since=parse_when(since, param="--since"), limit=limit)
     if as_json:

@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from .config_report import KeyedValueError, to_config_error
+from .config_report import KeyedValueError, to_config_error, toml_error
 from .durations import format_duration, parse_duration
 from .errors import ConfigError
 
@@ -40,6 +40,24 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
 ]
+
+
+def check_http_url(value: str) -> str:
+    """An http(s) URL with a host and, if given, a port from 1 to 65535."""
+    from urllib.parse import urlsplit
+
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError("地址应以 http:// 或 https:// 开头")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValueError("地址中的端口无效：应为 1 到 65535 之间的整数") from None
+    if not parts.hostname:
+        raise ValueError("地址中缺少主机名")
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"地址中的端口 {port} 无效：应为 1 到 65535 之间的整数")
+    return value
 
 
 def _check_cidr(value: str) -> str:
@@ -65,6 +83,12 @@ class StorageConfig(_Section):
 class RulesConfig(_Section):
     dir: Path = Path("rules")
     reload_interval: Duration = 5.0
+    load_timeout: Duration = Field(default=60.0, gt=0)  # a load taking longer is abandoned
+
+
+class DaemonConfig(_Section):
+    health_interval: Duration = Field(default=10.0, gt=0)  # schedule and database-file checks
+    overdue_intervals: StrictInt = Field(default=3, ge=2)   # unchecked this many intervals: re-arm
 
 
 class LoggingConfig(_Section):
@@ -109,9 +133,7 @@ class FeedConfig(_Section):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", v):
-            raise ValueError("地址应以 http:// 或 https:// 开头")
-        return v
+        return check_http_url(v)
 
     @field_validator("encoding")
     @classmethod
@@ -193,6 +215,7 @@ class Config(_Section):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     feeds: list[FeedConfig] = Field(default_factory=list)
     smtp: SmtpConfig | None = None
     staff: list[StaffConfig] = Field(default_factory=list)
@@ -260,7 +283,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"TOML 语法错误：{e}", file=str(p), hint="检查引号、括号和等号") from e
+        raise toml_error(str(e), str(p), text) from None
     return parse_config(data, source=p, text=text)
 
 

@@ -141,6 +141,41 @@ def find_key_line(text: str, key: str) -> int | None:
             if i > start and last and re.match(r"^\s*\[", lines[i]):
                 break
         else:
-            if last:
-                return None
+            if last:  # the key is missing: point at its table
+                return start or None
     return start or None
+
+
+_TOML_MESSAGES = (
+    ("Expected '=' after a key", "键后面缺少等号 =（写成 键 = 值）"),
+    ("Expected newline or end of document", "一行只能写一个 键 = 值"),
+    ("Expected ']]'", "表数组的标题缺少结尾的 ]]"),
+    ("Expected ']'", "表标题缺少结尾的 ]"),
+    ("Cannot declare", "同一个表重复定义"),
+    ("Cannot overwrite a value", "同一个键重复赋值"),
+    ("Invalid initial character for a key part", "键名中有非法字符（中文等特殊键名要加引号）"),
+    ("Invalid statement", "无法识别的语句"),
+    ("Invalid date or datetime", "日期或时间格式无效"),
+    ("Invalid hex value", "十六进制数无效"),
+    ("Invalid value", "取值无效（文字要用引号括起来，布尔值写 true 或 false）"),
+    ("Unclosed array", "列表缺少结尾的 ]"),
+    ("Unclosed inline table", "内联表缺少结尾的 }"),
+    ("Unterminated string", "字符串缺少结尾的引号"),
+    ("Unescaped '\\' in a string", "字符串中的反斜杠 \\ 需要写成 \\\\（或改用单引号）"),
+    ("Escaped character is not a Unicode scalar value", "字符串中的转义字符无效"),
+    ("Illegal character", "字符串没有在本行结束，或文件中有不允许的控制字符"),
+    ('Expected "\'"', "字符串缺少结尾的单引号"),
+)
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)|\(at end of document\)")
+
+
+def toml_error(message: str, fname: str, text: str) -> ConfigError:
+    """A TOML syntax error from ``tomllib`` as a Chinese ``FILE:LINE`` message."""
+    chinese = next((zh for en, zh in _TOML_MESSAGES if message.startswith(en)), "语法错误")
+    m = _TOML_AT.search(message)
+    if m and m.group(1):
+        where, col = f"{fname}:{m.group(1)}", f"（第 {m.group(2)} 列）"
+    else:
+        where, col = f"{fname}:{len(text.splitlines()) or 1}", "（文件末尾）"
+    return ConfigError(f"TOML 语法错误{col}：{chinese}", file=where,
+                       hint="检查引号、括号和等号")

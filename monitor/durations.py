@@ -29,3 +29,16 @@ def format_duration(seconds: float) -> str:
         if s >= size and s % size == 0:
             return f"{int(s // size)}{unit}"
     return f"{int(s)}s" if s == int(s) else f"{s}s"
+
+
+def describe_duration(seconds: float) -> str:
+    """A duration for people, in Chinese: ``"2 小时 5 分钟"``, ``"40 秒"``."""
+    s = max(0, round(seconds))
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n} {unit}" for n, unit in ((days, "天"), (hours, "小时"), (minutes, "分钟"))
+             if n]
+    if not parts or (secs and not days and not hours):
+        parts.append(f"{secs} 秒")
+    return " ".join(parts[:2])

@@ -5,6 +5,9 @@ Only ``monitor.cli`` (and the web layer) turn these into user-facing messages.
     MonitorError                 base; ``str(e)`` is a complete Chinese message
     ├── ConfigError              bad config file / key / value (file, key, hint)
     ├── StoreError               database cannot be opened or migrated
+    │   ├── DatabaseMissingError a read-only command found no database file
+    │   └── DatabaseGoneError    the daemon's database file was deleted or replaced
+    ├── AlreadyRunningError      another daemon holds this database's lock
     ├── FetchError               one feed could not be fetched (``kind`` classifies it)
     ├── ParseError               bytes are not a usable feed (``kind`` = "not_feed"/"parse")
     ├── RuleError                rule file invalid (``problems``: list of (file, line, message))
@@ -42,6 +45,18 @@ class ConfigError(MonitorError):
 
 class StoreError(MonitorError):
     pass
+
+
+class DatabaseMissingError(StoreError):
+    """A command that only reads found no database file (and did not create one)."""
+
+
+class DatabaseGoneError(StoreError):
+    """The database file the daemon opened was deleted or replaced under it."""
+
+
+class AlreadyRunningError(MonitorError):
+    """Another ``yuqing run`` holds the database's lock."""
 
 
 class FetchError(MonitorError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
@@ -19,12 +20,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .config import Config, FeedConfig
-from .errors import FetchError
+from .errors import FetchError, StoreError
 from .fetch import Fetcher
 from .models import FetchResult, ParsedFeed
 from .parse import parse_in_worker
 from .schedule import next_check
 from .store import Store
+from .store.db import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +52,20 @@ class FeedOutcome:
 
 # Called in the worker thread with the ids of new or changed items (the scoring hook).
 ItemsHook = Callable[[list[int], datetime], None]
+Clock = Callable[[], datetime]
+# Errors of the store itself: not a feed's fault, so never recorded as a feed failure;
+# they reach the caller (the daemon re-arms the feed, a one-shot command exits 1).
+_STORE_ERRORS = (StoreError, sqlite3.DatabaseError)
 
 
 class Pipeline:
     def __init__(self, config: Config, store: Store, fetcher: Fetcher, *,
                  executor: Executor | None = None, parse_executor: Executor | None = None,
                  rng: random.Random | None = None, on_items: ItemsHook | None = None,
-                 new_parse_pool: Callable[[], Executor] | None = None) -> None:
+                 new_parse_pool: Callable[[], Executor] | None = None,
+                 clock: Clock = utcnow) -> None:
         self.config = config
+        self.clock = clock
         self.store = store
         self.fetcher = fetcher
         self.executor = executor
@@ -67,6 +75,10 @@ class Pipeline:
         self.new_parse_pool = new_parse_pool
 
     async def run_feed(self, feed: FeedConfig, *, now: datetime) -> FeedOutcome:
+        """One pass over ``feed`` started at ``now`` (the items' fetch time). The run's
+        outcome, its finish time and the next check (counted from the finish, read from
+        ``clock``, so a slow run never schedules its next check in the past) go on the
+        feed's state row."""
         loop = asyncio.get_running_loop()
         # Every store call goes to the worker thread: a database busy with another
         # process's write must never freeze the event loop (and the other feeds).
@@ -77,6 +89,8 @@ class Pipeline:
                 feed, etag=state.get("etag"), last_modified=state.get("last_modified"))
         except FetchError as e:
             return await self._failed(feed, e, now)
+        except _STORE_ERRORS:
+            raise
         except Exception as e:  # a bug must not stop the other feeds or the daemon
             log.exception("unexpected fetch error feed=%s", feed.name)
             return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
@@ -86,6 +100,8 @@ class Pipeline:
                                               parsed, state.get("ttl"))
         except FetchError as e:
             return await self._failed(feed, e, now)
+        except _STORE_ERRORS:
+            raise
         except Exception as e:
             log.exception("unexpected processing error feed=%s", feed.name)
             return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
@@ -114,32 +130,40 @@ class Pipeline:
         (runs in the worker thread). ``known_ttl`` is the publisher's ttl stored with the
         feed, which a 304 leaves in force."""
         if result.not_modified:
-            nxt = self._next(feed, now, max_age=result.max_age, feed_ttl=known_ttl)
-            self.store.record_success(feed.name, now=now, status=304, next_check_at=nxt,
+            done = self._finished(now)
+            nxt = self._next(feed, done, max_age=result.max_age, feed_ttl=known_ttl)
+            self.store.record_success(feed.name, now=done, status=304, next_check_at=nxt,
                                       max_age=result.max_age)
             log.info("not modified feed=%s next=%s", feed.name, nxt.isoformat())
             return FeedOutcome(feed.name, True, 304, next_check_at=nxt)
         if parsed is None:
             parsed = parse_in_worker(result.content, result.content_type, feed.encoding or None,
-                            feed.timezone, result.url)
+                                     feed.timezone, result.url)
         stored = self.store.store_items(feed.name, parsed.items, now=now)
         new = [s.id for s in stored if s.status == "new"]
         changed = [s.id for s in stored if s.status == "changed"]
-        nxt = self._next(feed, now, max_age=result.max_age, feed_ttl=parsed.ttl)
-        self.store.record_success(
-            feed.name, now=now, status=result.status, next_check_at=nxt, etag=result.etag,
-            last_modified=result.last_modified, new_items=len(new), title=parsed.title,
-            ttl=parsed.ttl, max_age=result.max_age, encoding=parsed.encoding, fmt=parsed.format)
         if stored and self.on_items is not None:
             try:
                 self.on_items([s.id for s in stored], now)
+            except _STORE_ERRORS:
+                raise
             except Exception:  # the items are stored; they are scored again later
                 log.exception("scoring failed; items kept for a later pass feed=%s", feed.name)
+        done = self._finished(now)
+        nxt = self._next(feed, done, max_age=result.max_age, feed_ttl=parsed.ttl)
+        self.store.record_success(
+            feed.name, now=done, status=result.status, next_check_at=nxt, etag=result.etag,
+            last_modified=result.last_modified, new_items=len(new), title=parsed.title,
+            ttl=parsed.ttl, max_age=result.max_age, encoding=parsed.encoding, fmt=parsed.format)
         log.info("fetched feed=%s status=%s items=%d new=%d changed=%d encoding=%s next=%s",
                  feed.name, result.status, len(parsed.items), len(new), len(changed),
                  parsed.encoding, nxt.isoformat())
         return FeedOutcome(feed.name, True, result.status, len(new), len(changed),
                            next_check_at=nxt, item_ids=new + changed)
+
+    def _finished(self, started: datetime) -> datetime:
+        """When the run finished: the clock, never before the run started."""
+        return max(started, self.clock())
 
     async def _failed(self, feed: FeedConfig, e: FetchError, now: datetime) -> FeedOutcome:
         return await asyncio.get_running_loop().run_in_executor(
@@ -149,6 +173,7 @@ class Pipeline:
         """Store a failure on the feed with its next check (runs in the worker thread)."""
         state = self.store.feed_state(feed.name) or {}
         failures = int(state.get("consecutive_failures") or 0) + 1
+        now = self._finished(now)
         nxt = next_check(now, feed, self.config.fetch, failures=failures,
                          retry_after=e.retry_after, rng=self.rng)
         count = self.store.record_failure(feed.name, now=now, kind=e.kind, error=str(e),

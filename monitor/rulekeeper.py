@@ -68,39 +68,68 @@ class RuleKeeper:
         self._seen: Fingerprint | None = None
 
     # ---- loading ------------------------------------------------------------------------
+    # ``load`` and ``reload_if_changed`` do everything in the calling thread. The daemon
+    # uses the pieces instead: ``compile`` (pure, may be slow on hostile files) on a
+    # thread of its own under a time limit, then ``adopt_initial``/``adopt`` (database
+    # writes) in the store worker.
     def load(self, *, now: datetime) -> Ruleset | None:
         """Initial load: the files on disk, else the last good version from the database."""
-        self._seen = fingerprint(self.rules_dir)
-        try:
-            self._activate(load_ruleset(self.rules_dir), now=now)
-        except RuleError as e:
-            self._report(e)
-            files = self.store.last_ruleset_files()
-            if files:
-                self.ruleset = load_ruleset_texts(files)
-                log.warning("rules on disk are broken; using last good version=%s rules=%d",
-                            self.ruleset.version, len(self.ruleset))
-            else:
-                log.error("no usable rules: items are stored but not scored until fixed")
+        fp = fingerprint(self.rules_dir)
+        self.adopt_initial(fp, self.compile(), now=now)
         self.score_pending(now=now)
         return self.ruleset
 
     def reload_if_changed(self, *, now: datetime) -> bool:
         """Reload when the files changed; returns True when a new ruleset went live."""
-        current = fingerprint(self.rules_dir)
-        if current == self._seen:
+        fp = self.pending_change()
+        if fp is None:
             return False
-        self._seen = current
+        return self.adopt(fp, self.compile(), now=now)
+
+    def pending_change(self) -> Fingerprint | None:
+        """The files' fingerprint when they changed since last seen, else ``None``."""
+        current = fingerprint(self.rules_dir)
+        return None if current == self._seen else current
+
+    def compile(self) -> Ruleset | RuleError:
+        """Load the files on disk (no database access); problems are returned, not raised."""
         try:
-            new = load_ruleset(self.rules_dir)
+            return load_ruleset(self.rules_dir)
         except RuleError as e:
-            self._report(e)
+            return e
+
+    def adopt_initial(self, fp: Fingerprint, result: Ruleset | RuleError | None, *,
+                      now: datetime) -> None:
+        """Put the first ruleset in force; ``result`` is what :meth:`compile` gave, or
+        ``None`` when it took too long. Broken or late files: the last good version."""
+        self._seen = fp
+        if isinstance(result, Ruleset):
+            self._activate(result, now=now)
+            return
+        if isinstance(result, RuleError):
+            self._report(result)
+        files = self.store.last_ruleset_files()
+        if files:
+            self.ruleset = load_ruleset_texts(files)
+            log.warning("rules on disk are not usable; using last good version=%s rules=%d",
+                        self.ruleset.version, len(self.ruleset))
+        else:
+            log.error("no usable rules: items are stored but not scored until fixed")
+
+    def adopt(self, fp: Fingerprint, result: Ruleset | RuleError | None, *,
+              now: datetime) -> bool:
+        """Put a reloaded ruleset in force unless it is broken (or ``None``: too slow);
+        returns True when a new ruleset went live."""
+        self._seen = fp
+        if not isinstance(result, Ruleset):
+            if result is not None:
+                self._report(result)
             kept = self.ruleset.version if self.ruleset else "无"
             log.error("rules reload rejected; previous rules stay in force version=%s", kept)
             return False
-        if self.ruleset is not None and new.version == self.ruleset.version:
+        if self.ruleset is not None and result.version == self.ruleset.version:
             return False
-        self._activate(new, now=now)
+        self._activate(result, now=now)
         return True
 
     def _activate(self, ruleset: Ruleset, *, now: datetime) -> None:

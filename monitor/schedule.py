@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from .config import FeedConfig, FetchConfig
 
-__all__ = ["MAX_HINT", "backoff_delay", "next_check"]
+__all__ = ["MAX_HINT", "backoff_delay", "is_overdue", "next_check", "overdue_after"]
 
 MAX_HINT = 24 * 3600.0  # longest wait a server hint (max-age, ttl, Retry-After) may impose
 _MAX_EXPONENT = 62       # 2**62 * any sane base is far above any cap; avoids float overflow
@@ -69,3 +69,14 @@ def next_check(
             delay = max(delay, min(retry_after, MAX_HINT))
     delay = max(delay, settings.min_interval)
     return now + timedelta(seconds=delay)
+
+
+def overdue_after(feed: FeedConfig, intervals: int) -> float:
+    """Seconds past its due time after which a feed counts as overdue: ``intervals`` of
+    its own intervals, and never less than two minutes (a busy pass is not "overdue")."""
+    return max(intervals * feed.interval, 120.0)
+
+
+def is_overdue(now: datetime, feed: FeedConfig, due: datetime | None, intervals: int) -> bool:
+    """Whether a feed due at ``due`` and still not checked at ``now`` is overdue."""
+    return due is not None and (now - due).total_seconds() > overdue_after(feed, intervals)

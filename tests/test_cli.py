@@ -198,7 +198,7 @@ def test_database_locked_by_another_process_is_one_clear_line(tmp_path):
 
     config = write_config(tmp_path, extra={"storage": {"path": "../data/monitor.db",
                                                        "busy_timeout": "1s"}})
-    assert run_yuqing("--config", str(config), "feeds", "status").returncode == 0
+    assert run_yuqing("--config", str(config), "fetch").returncode == 0  # creates the database
     other = sqlite3.connect(tmp_path / "data" / "monitor.db")
     other.execute("BEGIN IMMEDIATE")
     try:

@@ -156,3 +156,24 @@ def test_feed_state_success_failure_and_status(store):
     # a URL change drops validators that belonged to the old URL
     store.sync_feeds([FeedConfig(name="f", url="http://127.0.0.1/b")], now=T0)
     assert store.feed_state("f")["etag"] is None
+
+
+def test_edited_hash_only_item_is_linked_to_the_version_it_replaced(tmp_path):
+    """Items sharing one link (every entry points at the home page) are known by content
+    hash: an edit is a new row, linked to the row it replaced through ``revision_of``."""
+    from monitor.models import ParsedItem
+    from monitor.store import Store
+
+    home = "http://example.org/"
+    first = [ParsedItem(None, home, "甲：工地停工", ""), ParsedItem(None, home, "乙：道路封闭", "")]
+    edited = [ParsedItem(None, home, "甲：工地停工（更新）", ""), first[1]]
+    with Store(tmp_path / "m.db") as store:
+        a, b = (s.id for s in store.store_items("f", first, now=T0))
+        (new,) = store.store_items("f", edited, now=T0)
+        assert new.status == "new"
+        assert store.get_item(new.id)["revision_of"] == a
+        # a story added beside unchanged ones is not taken for a revision
+        (other,) = store.store_items("f", [*edited, ParsedItem(None, home, "丙：新消息", "")],
+                                     now=T0)
+        assert store.get_item(other.id)["revision_of"] is None
+        assert store.get_item(b)["revision_of"] is None

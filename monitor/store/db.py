@@ -7,6 +7,7 @@ Migrations are an ordered list of SQL scripts; the versions applied are recorded
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from ..errors import StoreError
+from ..errors import DatabaseMissingError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,11 @@ CREATE INDEX items_feed_hash ON items (feed, content_hash);
     (4, "index of items not scored yet", """
 CREATE INDEX items_unscored ON items (id) WHERE ruleset_version IS NULL AND deleted = 0;
 """),
+    (5, "schedule watchdog notes, item revisions", """
+ALTER TABLE feeds ADD COLUMN rearmed_at TEXT;
+ALTER TABLE feeds ADD COLUMN rearm_note TEXT;
+ALTER TABLE items ADD COLUMN revision_of INTEGER REFERENCES items (id);
+"""),
 ]
 
 
@@ -153,14 +159,21 @@ def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def open_database(path: str | Path, *, busy_timeout: float = 10.0) -> sqlite_utils.Database:
+def open_database(path: str | Path, *, busy_timeout: float = 10.0,
+                  create: bool = True) -> sqlite_utils.Database:
+    """Open (and with ``create``, create) the database; every failure is a
+    :class:`StoreError` that says what is wrong with the file or its directory."""
     p = Path(path)
+    if not create and not p.exists():
+        raise DatabaseMissingError(
+            f"数据库 {p} 不存在：还没有抓取过，或 [storage] path 写错了"
+            "（先运行 yuqing fetch 或 yuqing run）")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(p), check_same_thread=False, timeout=busy_timeout,
                                isolation_level=None)
     except (OSError, sqlite3.Error) as e:
-        raise StoreError(f"无法打开数据库 {p}：{e}（检查 [storage] path 和目录权限）") from e
+        raise StoreError(describe_database_error(e, p)) from e
     db = sqlite_utils.Database(conn)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -168,17 +181,56 @@ def open_database(path: str | Path, *, busy_timeout: float = 10.0) -> sqlite_uti
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
     except sqlite3.DatabaseError as e:
-        raise StoreError(f"{p} 不是有效的数据库文件：{e}") from e
+        conn.close()
+        raise StoreError(describe_database_error(e, p)) from e
     return db
+
+
+def describe_database_error(e: BaseException, path: Path) -> str:
+    """A Chinese explanation of a SQLite or OS error on the database at ``path``.
+
+    A read-only directory or file is named as such: SQLite reports it as "unable to open"
+    or even "not a database", and an admin must never be led to delete a healthy file."""
+    text = str(e).lower()
+    directory = path.parent
+    if isinstance(e, PermissionError) or "readonly" in text or "read-only" in text or (
+            path.exists() and not os.access(path, os.W_OK)) or (
+            directory.exists() and not os.access(directory, os.W_OK)):
+        where = directory if directory.exists() and not os.access(directory, os.W_OK) else path
+        return (f"数据库 {path} 无法写入：{where} 不可写（只读文件系统或权限不足）。"
+                "数据库文件本身没有问题，不要删除它；请检查目录权限和挂载方式"
+                "（SQLite 需要在同一目录写入 -wal 和 -shm 文件）")
+    if "malformed" in text or "not a database" in text or "file is encrypted" in text:
+        return (f"数据库文件 {path} 已损坏或不是 SQLite 数据库：先备份该文件，"
+                f"再用 sqlite3 {path.name} \".recover\" 恢复，或从备份还原")
+    if "disk i/o" in text or "disk is full" in text or "database or disk is full" in text:
+        return f"数据库 {path} 读写失败：磁盘已满或出现 I/O 错误（检查磁盘空间和硬件）"
+    if "locked" in text or "busy" in text:
+        return (f"数据库 {path} 正被其他进程占用，等待超时"
+                "（稍后重试，或调大 [storage] busy_timeout）")
+    if "unable to open" in text or isinstance(e, OSError):
+        return (f"无法打开数据库 {path}：目录不存在或无法访问"
+                "（检查 [storage] path 和目录权限）")
+    return f"数据库 {path} 出错（SQLite：{e}）"
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``, or ``None`` when it is gone."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 class Database:
     """Connection holder; every public method of the mixins takes ``self.lock``."""
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 10.0,
-                 migrate: bool = True) -> None:
+                 migrate: bool = True, create: bool = True) -> None:
         self.path = Path(path)
-        self.db = open_database(self.path, busy_timeout=busy_timeout)
+        self.db = open_database(self.path, busy_timeout=busy_timeout, create=create)
+        self.identity = file_identity(self.path)
         self.lock = threading.RLock()
         self._depth = 0
         if migrate:
@@ -187,6 +239,11 @@ class Database:
     def close(self) -> None:
         with self.lock:
             self.db.close()
+
+    def file_replaced(self) -> bool:
+        """Whether the database file was deleted or replaced since it was opened (the
+        daemon would otherwise go on writing into a deleted file and lose everything)."""
+        return file_identity(self.path) != self.identity
 
     def __enter__(self) -> Database:
         return self
@@ -221,8 +278,7 @@ class Database:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as e:
-                raise StoreError(f"数据库 {self.path} 正被其他进程占用，等待超时：{e}"
-                                 "（稍后重试，或调大 [storage] busy_timeout）") from e
+                raise StoreError(describe_database_error(e, self.path)) from e
             try:
                 yield self.db
             except BaseException:
@@ -244,10 +300,14 @@ class Database:
         migrations = MIGRATIONS if migrations is None else migrations
         applied: list[int] = []
         with self.lock:
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
-            current = self.schema_version()
+            try:
+                if "schema_migrations" not in self.db.table_names():
+                    self.db.execute(
+                        "CREATE TABLE IF NOT EXISTS schema_migrations "
+                        "(version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
+                current = self.schema_version()
+            except sqlite3.Error as e:
+                raise StoreError(describe_database_error(e, self.path)) from e
             for version, name, script in migrations:
                 if version <= current:
                     continue
@@ -259,7 +319,8 @@ class Database:
                             "INSERT INTO schema_migrations VALUES (?, ?, ?)",
                             [version, name, iso(utcnow())])
                 except sqlite3.Error as e:
-                    raise StoreError(f"数据库迁移 {version}（{name}）失败：{e}") from e
+                    raise StoreError(f"数据库迁移 {version}（{name}）失败："
+                                     f"{describe_database_error(e, self.path)}") from e
                 log.info("migrated database=%s version=%s name=%s", self.path, version, name)
                 applied.append(version)
         return applied

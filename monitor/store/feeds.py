@@ -81,6 +81,14 @@ class FeedStateMixin:
                                       "data": f"{kind}: {error}"})
         return int(row[0]) if row else 0
 
+    def record_rearm(self, name: str, *, now: datetime, note: str) -> None:
+        """The daemon's watchdog found the feed's schedule lost or overdue and re-armed it."""
+        with self.tx():
+            self.db.execute("UPDATE feeds SET rearmed_at = ?, rearm_note = ? WHERE name = ?",
+                            [iso(now), note, name])
+            self.db["events"].insert({"at": iso(now), "kind": "feed.rearmed", "subject": name,
+                                      "actor": "system", "data": note})
+
     def mark_failure_alerted(self, name: str, *, now: datetime) -> None:
         with self.lock:
             self.db["feeds"].update(name, {"failure_alerted_at": iso(now)})
