@@ -31,6 +31,7 @@ from pydantic import (
 from .config_report import KeyedValueError, to_config_error, toml_error
 from .durations import format_duration, parse_duration
 from .errors import ConfigError
+from .redact import redact_text, redact_url
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
 LevelCode = Literal["info", "blue", "yellow", "orange", "red"]
@@ -308,28 +309,30 @@ def _resolve_paths(cfg: Config) -> None:
 # ---- dumping -------------------------------------------------------------------------
 
 _SECRET_KEYS = re.compile(r"(password|secret|token|api_key)$", re.I)
-_URL_SECRET = re.compile(r"((?:access_token|key|token|secret|sign)=)[^&#\s]+", re.I)
+_URL_KEYS = re.compile(r"(^|_)(url|webhook|proxy)$")
 
 
 _SAFE_HEADERS = {"accept", "accept-language", "referer", "user-agent", "cache-control"}
 
 
 def redact(value: Any, key: str = "") -> Any:
-    """Replace secret values (and secrets embedded in URLs) with ``***``; request headers
-    other than a few harmless ones (Authorization, Cookie, tokens…) are always hidden."""
+    """Replace secret values with ``***``, by key (``password``, ``*_secret``, ``*token``…);
+    every URL goes through :func:`~monitor.redact.redact_url` (a URL-valued key whole, URLs
+    inside other text one by one); request headers other than a few harmless ones
+    (Authorization, Cookie, tokens…) are always hidden."""
     if isinstance(value, dict):
         if key == "headers":
-            return {k: v if k.lower() in _SAFE_HEADERS else "***" for k, v in value.items()}
+            return {k: redact_text(v) if k.lower() in _SAFE_HEADERS else "***"
+                    for k, v in value.items()}
         return {k: redact(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v, key) for v in value]
     if isinstance(value, str):
         if _SECRET_KEYS.search(key) and not key.endswith("_env"):
             return "***"
-        if key in ("webhook", "url", "proxy"):
-            value = _URL_SECRET.sub(r"\1***", value)
-            value = re.sub(r"//([^/@:]+):([^/@]+)@", r"//\1:***@", value)
-        return value
+        if _URL_KEYS.search(key):
+            return redact_url(value)
+        return redact_text(value)
     return value
 
 

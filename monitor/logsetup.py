@@ -2,7 +2,9 @@
 
 The daemon logs to rotating files under ``logs/`` (or to stderr when systemd's journal
 collects it); one-shot commands log warnings and errors to stderr only. Level names are
-shown in Chinese; tracebacks only with ``--debug``.
+shown in Chinese; tracebacks only with ``--debug``. Every line, traceback included, has
+the secrets in its URLs redacted (a library's debug line or an exception message may
+carry a feed's token).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import sys
 
 from .config import Config
+from .redact import redact_text
 
 LEVEL_NAMES = {"DEBUG": "调试", "INFO": "信息", "WARNING": "警告", "ERROR": "错误",
                "CRITICAL": "严重"}
@@ -20,7 +23,8 @@ _NOISY = ("httpx", "httpcore", "apscheduler", "jieba")
 
 
 class ChineseFormatter(logging.Formatter):
-    """Level names in Chinese; the traceback of ``log.exception`` only when ``tracebacks``."""
+    """Level names in Chinese, URL secrets redacted; the traceback of ``log.exception`` only
+    when ``tracebacks``."""
 
     def __init__(self, fmt: str, *, tracebacks: bool = True) -> None:
         super().__init__(fmt)
@@ -32,7 +36,7 @@ class ChineseFormatter(logging.Formatter):
         if not self.tracebacks:
             record.exc_info = record.exc_text = record.stack_info = None
         try:
-            return super().format(record)
+            return redact_text(super().format(record))
         finally:
             record.levelname, record.exc_info, record.exc_text, record.stack_info = saved
 

@@ -2,6 +2,9 @@
 
 Import appends ``[[feeds]]`` tables to the config file as text, so the admin's comments
 and layout survive; the result is validated before it is written.
+
+Export writes feed URLs redacted (:func:`~monitor.redact.redact_url`) unless asked for
+the secrets; import refuses a URL whose secrets were redacted (it would be a broken feed).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from pydantic import ValidationError
 from .config import Config, FeedConfig, load_config, parse_config
 from .durations import format_duration, parse_duration
 from .errors import ConfigError
+from .redact import MASK, redact_url
+
+REDACTED_HINT = "地址中的密钥已隐去（***），无法使用：请用 `yuqing feeds export --include-secrets` 重新导出"
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,10 @@ def append_feeds(cfg: Config, entries: list[OpmlFeed], *, interval: str = "15m",
     for e in entries:
         if e.url in urls:
             continue
+        if MASK in e.url and redact_url(e.url) == e.url:
+            if rejected is not None:
+                rejected.append((e, REDACTED_HINT))
+            continue
         try:
             FeedConfig(name=e.name, url=e.url, interval=interval)
         except ValidationError as err:
@@ -96,12 +106,14 @@ def append_feeds(cfg: Config, entries: list[OpmlFeed], *, interval: str = "15m",
     return added
 
 
-def write_opml(feeds: list[FeedConfig]) -> str:
+def write_opml(feeds: list[FeedConfig], *, include_secrets: bool = False) -> str:
+    """The feeds as an OPML document; their URLs redacted unless ``include_secrets``."""
     root = Element("opml", version="2.0")
     head = SubElement(root, "head")
     SubElement(head, "title").text = "yuqing-monitor 订阅源"
     body = SubElement(root, "body")
     for f in feeds:
-        SubElement(body, "outline", type="rss", text=f.name, title=f.name, xmlUrl=f.url,
+        url = f.url if include_secrets else redact_url(f.url)
+        SubElement(body, "outline", type="rss", text=f.name, title=f.name, xmlUrl=url,
                    interval=format_duration(f.interval))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="unicode") + "\n"

@@ -24,6 +24,7 @@ from .errors import FetchError, StoreError
 from .fetch import Fetcher
 from .models import FetchResult, ParsedFeed
 from .parse import parse_in_worker
+from .redact import redact_text
 from .schedule import next_check
 from .store import Store
 from .store.db import utcnow
@@ -170,18 +171,20 @@ class Pipeline:
             self.executor, self.record_failure, feed, e, now)
 
     def record_failure(self, feed: FeedConfig, e: FetchError, now: datetime) -> FeedOutcome:
-        """Store a failure on the feed with its next check (runs in the worker thread)."""
+        """Store a failure on the feed with its next check (runs in the worker thread).
+        The message is stored, logged and returned with any URL in it redacted."""
+        error = redact_text(str(e))
         state = self.store.feed_state(feed.name) or {}
         failures = int(state.get("consecutive_failures") or 0) + 1
         now = self._finished(now)
         nxt = next_check(now, feed, self.config.fetch, failures=failures,
                          retry_after=e.retry_after, rng=self.rng)
-        count = self.store.record_failure(feed.name, now=now, kind=e.kind, error=str(e),
+        count = self.store.record_failure(feed.name, now=now, kind=e.kind, error=error,
                                           next_check_at=nxt, status=e.status)
         level = logging.WARNING if count >= self.config.fetch.failure_alert_after else logging.INFO
         log.log(level, "fetch failed feed=%s kind=%s failures=%d error=%s next=%s",
-                feed.name, e.kind, count, e, nxt.isoformat())
-        return FeedOutcome(feed.name, False, e.status, error=str(e), error_kind=e.kind,
+                feed.name, e.kind, count, error, nxt.isoformat())
+        return FeedOutcome(feed.name, False, e.status, error=error, error_kind=e.kind,
                            next_check_at=nxt)
 
     def _next(self, feed: FeedConfig, now: datetime, *, max_age: float | None,

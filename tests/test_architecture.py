@@ -15,7 +15,7 @@ PKG = ROOT / "monitor"
 # Stage order; a stage module may import only earlier stages (and the shared modules).
 STAGES = ["fetch", "schedule", "textutil", "parse", "normalize", "store", "rules",
           "incidents", "alerts", "report"]
-SHARED = {"models", "errors", "config", "config_report", "durations"}
+SHARED = {"models", "errors", "config", "config_report", "durations", "redact"}
 TIERS = {"pipeline", "daemon", "cli", "cli_rules", "web", "scaffold", "opml", "__main__",
          "__init__", "rulekeeper", "backtest"}
 

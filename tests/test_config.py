@@ -144,3 +144,17 @@ def test_paths_expand_home(tmp_path, monkeypatch):
     text = BASE.replace('path = "../data/monitor.db"', 'path = "~/yq/monitor.db"')
     cfg = load_config(_write(tmp_path, text))
     assert cfg.storage.path == (tmp_path / "home" / "yq" / "monitor.db").resolve()
+
+
+def test_dump_routes_every_url_through_redact_url(tmp_path):
+    text = BASE.replace("a.xml", "a.xml?sig=PLANTED1&page=2") + (
+        'headers = { Referer = "http://x/?ticket=PLANTED2" }\n'
+        'proxy = "http://PLANTED3@127.0.0.1:3128"\n'
+        '\n[web]\nbase_url = "https://admin:PLANTED4@yuqing.example.org"\n')
+    dumped = dump_config(load_config(_write(tmp_path, text)))
+    assert "PLANTED" not in dumped
+    doc = tomllib.loads(dumped)
+    assert doc["feeds"][0]["url"] == "http://127.0.0.1:1/a.xml?sig=***&page=2"
+    assert doc["feeds"][0]["headers"]["Referer"] == "http://x/?ticket=***"
+    assert doc["feeds"][0]["proxy"] == "http://***@127.0.0.1:3128"
+    assert doc["web"]["base_url"] == "https://admin:***@yuqing.example.org"

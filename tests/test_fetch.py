@@ -423,6 +423,34 @@ def test_logs_do_not_leak_secrets(srv: FeedServer, caplog: pytest.LogCaptureFixt
     assert "feed=测试源" in text and "s3cret" not in text and "abc123" not in text
 
 
+@pytest.mark.parametrize("query", [
+    "sig=PLANTED1&page=2", "password=PLANTED1", "url=https%3A%2F%2Fy%2F%3Fauth%3DPLANTED1",
+])
+def test_errors_and_logs_naming_a_url_hide_its_secrets(srv: FeedServer, query: str,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG", logger="monitor.fetch")
+    url = srv.url(f"/loop?{query}")
+    srv.route("/loop", status=302, headers={"Location": url})
+    err = fetch_error(url)
+    assert "循环" in str(err) and "/loop?" in str(err) and "***" in str(err)
+    assert "PLANTED1" not in str(err) and "PLANTED1" not in caplog.text
+    assert "redirect feed=测试源" in caplog.text
+
+
+def test_unparsable_url_error_hides_the_password_piece() -> None:
+    url = "http://reader:PLANTED1#rest@127.0.0.1/feed"  # `#` not percent-encoded
+    with pytest.raises(ValueError) as refused:  # the config refuses it, without the secret
+        feed(url)
+    assert "PLANTED1" not in str(refused.value.errors()[0]["msg"])
+    # and should such a URL reach the fetcher anyway, its error hides the password piece
+    with pytest.raises(FetchError) as info:
+        run(lambda f: f.fetch(FeedConfig.model_construct(
+            **{**feed("http://127.0.0.1/").model_dump(), "url": url})), settings(), None)
+    err = info.value
+    assert err.kind == "connection" and "地址无效" in str(err)
+    assert "PLANTED1" not in str(err) and "rest" not in str(err)
+
+
 # ---- proxies and injected transports ------------------------------------------------------
 
 @pytest.mark.parametrize("where", ["feed", "settings"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -14,9 +15,10 @@ from types import TracebackType
 
 import httpx
 
-from ..config import FeedConfig, FetchConfig, redact
+from ..config import FeedConfig, FetchConfig
 from ..errors import FetchError
 from ..models import FetchResult
+from ..redact import redact_text, redact_url
 from .decode import _read_capped
 from .guard import _PIN, _GuardedTransport, _host, _Pin, _Policy, _ssl_context, default_resolve
 from .headers import cache_lifetime, retry_after
@@ -27,6 +29,7 @@ ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
           "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SENSITIVE = ("authorization", "cookie", "proxy-authorization")
+_QUOTED = re.compile(r"'[^']*'")
 _STATUS_TEXT = {
     400: "请求无效", 401: "需要登录认证", 403: "禁止访问", 404: "地址不存在", 405: "不允许的请求方法",
     408: "请求超时", 410: "已永久删除", 429: "请求过于频繁", 451: "因法律原因不可用",
@@ -90,8 +93,8 @@ class Fetcher:
                     transport = httpx.AsyncHTTPTransport(proxy=proxy, limits=limits,
                                                          verify=_ssl_context())
                 except (ImportError, ValueError, httpx.InvalidURL) as e:
-                    raise FetchError("connection", f"代理地址 {redact(proxy, 'proxy')} 无法使用："
-                                                   f"{e}") from None
+                    raise FetchError("connection", f"代理地址 {redact_url(proxy)} 无法使用："
+                                                   f"{_reason(e)}") from None
             else:
                 transport = _GuardedTransport(limits)
             client = httpx.AsyncClient(
@@ -131,10 +134,10 @@ class Fetcher:
             result = await self._fetch(feed, etag, last_modified)
         except FetchError as e:
             log.debug("fetch failed feed=%s url=%s kind=%s status=%s error=%s", feed.name,
-                     redact(feed.url, "url"), e.kind, e.status, e)
+                     redact_url(feed.url), e.kind, e.status, e)
             raise
         log.debug("fetched feed=%s url=%s status=%d bytes=%d elapsed_ms=%d", feed.name,
-                 redact(result.url, "url"), result.status, len(result.content),
+                 redact_url(result.url), result.status, len(result.content),
                  (time.monotonic() - started) * 1000)
         return result
 
@@ -145,7 +148,8 @@ class Fetcher:
         try:
             url = httpx.URL(feed.url)
         except httpx.InvalidURL as e:
-            raise FetchError("connection", f"订阅源地址无效：{e}") from None
+            raise FetchError("connection", f"订阅源地址无效（{redact_url(feed.url)}）："
+                                           f"{_reason(e)}") from None
         policy = _Policy(allow_all=feed.allow_private is True,
                          trusted_host=None if feed.allow_private is False else _host(url),
                          networks=self._networks, resolve=self._resolve)
@@ -166,16 +170,16 @@ class Fetcher:
                         outcome = await self._exchange(job, url, hop)
                 except TimeoutError:
                     raise FetchError("timeout", f"超时：{s.timeout:g} 秒内未完成下载"
-                                                f"（{redact(str(url), 'url')}）") from None
+                                                f"（{redact_url(str(url))}）") from None
             if isinstance(outcome, FetchResult):
                 return outcome
-            log.debug("redirect feed=%s from=%s to=%s", feed.name, redact(str(url), "url"),
-                      redact(str(outcome), "url"))
+            log.debug("redirect feed=%s from=%s to=%s", feed.name, redact_url(str(url)),
+                      redact_url(str(outcome)))
             if str(outcome) in seen:
-                raise FetchError("redirect", f"重定向循环：{redact(str(outcome), 'url')} 已访问过")
+                raise FetchError("redirect", f"重定向循环：{redact_url(str(outcome))} 已访问过")
             if hop == s.max_redirects:
                 raise FetchError("redirect", f"重定向次数超过上限 {s.max_redirects} 次"
-                                             f"（最后指向 {redact(str(outcome), 'url')}）")
+                                             f"（最后指向 {redact_url(str(outcome))}）")
             if (outcome.scheme, _host(outcome), outcome.port) != (url.scheme, _host(url), url.port):
                 for name in _SENSITIVE:  # credentials never follow a redirect to another origin
                     job.headers.pop(name, None)
@@ -185,7 +189,7 @@ class Fetcher:
 
     async def _exchange(self, job: _Job, url: httpx.URL, hop: int) -> FetchResult | httpx.URL:
         """One request; a FetchResult, or the URL a redirect points to."""
-        shown = redact(str(url), "url")
+        shown = redact_url(str(url))
         if url.scheme not in ("http", "https"):
             raise FetchError("blocked", f"重定向到不支持的协议 {url.scheme}:（{shown}），已拒绝")
         host = _host(url)
@@ -217,7 +221,8 @@ class Fetcher:
             try:
                 return url.join(location)
             except httpx.InvalidURL as e:
-                raise FetchError("redirect", f"重定向地址无效 {location!r}：{e}",
+                raise FetchError("redirect", f"重定向地址无效 {redact_url(location)!r}："
+                                             f"{_reason(e)}",
                                  status=status) from None
         if status == 304:
             return FetchResult(url=str(url), status=304, headers=headers,
@@ -257,8 +262,16 @@ def _causes(e: BaseException) -> Iterator[BaseException]:
             todo.extend(exc.exceptions)
 
 
+def _reason(e: Exception) -> str:
+    """An exception's message for a person: URLs redacted, and quoted fragments hidden
+    (httpx quotes the piece it could not parse, e.g. the part of a password before an
+    unencoded ``#`` read as a port)."""
+    text = redact_text(str(e) or type(e).__name__)
+    return _QUOTED.sub("'***'", text) if isinstance(e, httpx.InvalidURL) else text
+
+
 def _transport_error(e: httpx.HTTPError, host: str, settings: FetchConfig) -> FetchError:
-    text = str(e) or type(e).__name__
+    text = _reason(e)
     if isinstance(e, httpx.ConnectTimeout):
         return FetchError("timeout", f"连接 {host} 超时（{settings.connect_timeout:g} 秒）")
     if isinstance(e, httpx.TimeoutException):

@@ -1,0 +1,214 @@
+"""Hide the secrets that URLs carry before a URL reaches a person: a status line, a log
+line, an error message, a config dump, an OPML export.
+
+:func:`redact_url` is the one place that knows where URLs hide secrets:
+
+- the userinfo: ``user:PASSWORD@`` keeps the user, a userinfo without a password
+  (``https://TOKEN@host/``) is hidden whole;
+- query and fragment parameters whose names look secret (``token``, ``access_token``,
+  ``key``, ``sign``, ``password``, ``code``, ``X-Amz-Signature``, ``appSecret`` …, in any
+  letter case and with prefixes or suffixes), see :func:`secret_name`;
+- nested URLs carried as parameter values, plain or percent-encoded once or twice, which
+  are redacted recursively;
+- the random path segments of robot hooks (Feishu ``/open-apis/bot/v2/hook/<token>``,
+  Slack ``/services/...``, Discord ``/api/webhooks/...``, ``/hooks/...``, Telegram
+  ``/bot<token>/``).
+
+Hidden values become ``***``. Everything else is kept exactly as written (no re-encoding,
+no normalisation), so a redacted URL still says where it points. The split follows the
+RFC 3986 (appendix B) grammar rather than :func:`urllib.parse.urlsplit`, because
+``urlsplit`` strips tabs and newlines and forgets an empty ``?`` or ``#``, and so cannot
+give the original text back; parameters are decoded with :func:`urllib.parse.parse_qsl`.
+
+:func:`redact_text` applies :func:`redact_url` to every URL inside free text (error
+messages). This module imports nothing from the package: every stage may use it.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote, unquote
+
+MASK = "***"
+
+# RFC 3986, appendix B: scheme, authority, path, query, fragment; always matches.
+_URI = re.compile(r"^(?:([^:/?#]+):)?(?://([^/?#]*))?([^?#]*)(?:(\?)([^#]*))?(?:(#)(.*))?$",
+                  re.S)
+
+# A name containing one of these (separators removed, any case) is secret.
+_STRONG = ("token", "secret", "passw", "passphrase", "signature", "credential", "apikey",
+           "accesskey", "privatekey", "sessionid", "sessid", "authorization", "ticket",
+           "cookie", "bearer", "jwt")
+# A name with one of these as a word (``app_key``, ``X-Sign``, ``authCode``) is secret ...
+_WORDS = frozenset({"key", "pass", "pwd", "auth", "sign", "sig", "session", "sid", "code",
+                    "ak", "sk", "otp", "hmac"})
+# ... unless another word says what harmless thing it is (``search_key``, ``area_code``).
+_HARMLESS = frozenset({
+    "search", "sort", "order", "group", "word", "words", "page", "area", "zip", "post",
+    "postal", "country", "region", "city", "province", "district", "county", "lang",
+    "language", "locale", "stock", "product", "item", "error", "err", "status", "type",
+    "class", "category", "cat", "currency", "dept", "org", "unit", "site", "channel",
+    "column", "node", "qr", "bar", "color"})
+# One-word compounds: ``appkey``, ``authcode``, ``userpwd``, ``vcode`` ...
+_COMPOUND = re.compile(
+    r"^(?:app|api|access|auth|secret|private|client|user|login|sms|verify|verification|v|"
+    r"check|otp|oauth|session|master|dev|open|wx|mp|sign|pass|license|sub|encrypt|aes|"
+    r"msg|req|security|captcha|invite|activation)(?:key|code|pwd|sign|sig|pass)$")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+# Robot hooks whose secret is in the path: the prefix, then the segments to check
+# (Slack's ``/services/`` only on a ``hooks.`` host: elsewhere it is an ordinary path).
+_HOOK_PATHS = re.compile(r"/open-apis/bot/v2/hook/|/api/webhooks/|/hooks/", re.I)
+_SLACK_PATH = re.compile(r"/services/", re.I)
+_TELEGRAM_BOT = re.compile(r"/bot\d+:[\w-]+(?=/|$)")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+# ``user:pa#ss@host``: a password with an unencoded ``/``, ``?`` or ``#`` ends the authority
+# early (``u:pa`` is then a host with a bad port); the userinfo runs to the first ``@``
+# that a host follows.
+_BROKEN_USERINFO = re.compile(
+    r"^([a-z][a-z0-9+.-]*://)([^/?#@:\[\]]*):(?!\d*(?:[/?#]|$))[^@]*@(?=[\w.\-\[\]:]+(?:[/?#]|$))",
+    re.I)
+# URLs inside free text stop at spaces, quotes, angle brackets and Chinese punctuation.
+_URL_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]*://[^\s<>\"'`（）。，、；：“”‘’「」【】《》！？]+", re.I)
+
+
+def secret_name(name: str) -> bool:
+    """Whether a parameter name (``access_token``, ``X-Amz-Signature``, ``appKey``…)
+    names a secret."""
+    words = [w.lower() for w in _CAMEL.findall(name)]
+    joined = "".join(words)
+    if any(s in joined for s in _STRONG):
+        return True
+    if _WORDS.intersection(words) and not _HARMLESS.intersection(words):
+        return True
+    return any(_COMPOUND.match(w) for w in words)
+
+
+def looks_random(text: str) -> bool:
+    """A token rather than a word: long, or mixing letters and digits."""
+    if len(text) >= 16:
+        return True
+    return len(text) >= 8 and any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its secrets replaced by ``***``; harmless parts kept as written.
+
+    >>> redact_url("https://u:pw@example.org/rss?page=2&token=abc#sig=x")
+    'https://u:***@example.org/rss?page=2&token=***#sig=***'
+    """
+    return _redact(url, depth=0)
+
+
+def redact_text(text: str) -> str:
+    """Free text (an error message) with :func:`redact_url` applied to every URL in it."""
+    def one(m: re.Match[str]) -> str:
+        found = m.group(0)
+        core = found.rstrip(".,;:!?)]}")
+        return redact_url(core) + found[len(core):]
+
+    return _URL_IN_TEXT.sub(one, text) if "://" in text else text
+
+
+def _redact(url: str, depth: int) -> str:
+    m = _URI.match(url)
+    if m is None:  # pragma: no cover - the grammar matches every string
+        return MASK
+    scheme, authority, path, qmark, query, hash_, fragment = m.groups()
+    if authority is not None and "@" not in authority:
+        broken = _BROKEN_USERINFO.match(url)
+        if broken:
+            start, user = broken.groups()
+            rest = _redact(start + url[broken.end():], depth)[len(start):]
+            return f"{start}{MASK if looks_random(user) else user}:{MASK}@{rest}"
+    out = f"{scheme}:" if scheme is not None else ""
+    if authority is not None:
+        out += "//" + _authority(authority)
+    out += _path(path, _host(authority or ""))
+    if qmark:
+        out += "?" + _query(query, depth)
+    if hash_:
+        out += "#" + _fragment(fragment, depth)
+    return out
+
+
+def _authority(authority: str) -> str:
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
+        return authority
+    user, colon, password = userinfo.partition(":")
+    if not colon:
+        return f"{MASK}@{host}" if userinfo else authority
+    if looks_random(unquote(user)):
+        user = MASK
+    return f"{user}:{MASK if password else ''}@{host}"
+
+
+def _host(authority: str) -> str:
+    return authority.rpartition("@")[2].lower()
+
+
+def _path(path: str, host: str) -> str:
+    path = _TELEGRAM_BOT.sub(f"/bot{MASK}", path)
+    m = _HOOK_PATHS.search(path)
+    if m is None and host.startswith("hooks."):
+        m = _SLACK_PATH.search(path)
+    if m is None:
+        return path
+    head, rest = path[:m.end()], path[m.end():]
+    return head + "/".join(MASK if looks_random(unquote(s)) else s for s in rest.split("/"))
+
+
+def _fragment(fragment: str, depth: int) -> str:
+    """``#a=1&token=x`` is read as a query (OAuth puts tokens there), ``#/route?token=x``
+    from its ``?`` on; any other fragment is kept."""
+    if "?" in fragment:
+        route, _, query = fragment.partition("?")
+        return f"{route}?{_query(query, depth)}"
+    if "=" in fragment:
+        return _query(fragment, depth)
+    return fragment
+
+
+def _query(query: str, depth: int) -> str:
+    return "&".join(_param(p, depth) for p in query.split("&"))
+
+
+def _param(raw: str, depth: int) -> str:
+    if not raw:
+        return raw
+    raw_name, eq, raw_value = raw.partition("=")
+    pairs = parse_qsl(raw, keep_blank_values=True)
+    name, value = pairs[0] if pairs else (raw_name, raw_value)
+    if not eq:
+        return MASK if looks_random(name) and not _SCHEME.match(name) else raw
+    if not raw_value:
+        return raw
+    if secret_name(name):
+        return f"{raw_name}={MASK}"
+    nested = _nested(raw_value, value, depth)
+    return raw if nested is None else f"{raw_name}={nested}"
+
+
+def _nested(raw: str, decoded: str, depth: int) -> str | None:
+    """A value that is itself a URL or a query, encoded up to twice: redacted and encoded
+    again as deeply, or None when it holds no secret (the raw text is then kept)."""
+    if depth >= 4:  # a URL inside a URL inside a URL ...: hide rather than recurse on
+        return MASK if "=" in decoded or "@" in decoded else None
+    layers = 1 if raw != decoded else 0
+    for _ in range(3):
+        if _SCHEME.match(decoded) or decoded.startswith(("/", "?")):
+            inner = _redact(decoded, depth + 1)
+        elif "=" in decoded:
+            inner = _query(decoded, depth + 1)
+        else:
+            inner = decoded
+        if inner != decoded:
+            for _ in range(layers):
+                inner = quote(inner, safe="*")
+            return inner
+        once = unquote(decoded)
+        if once == decoded:
+            return None
+        decoded, layers = once, layers + 1
+    return None
