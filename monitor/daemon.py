@@ -67,7 +67,7 @@ class Notifier:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
                 sock.sendto(message.encode("utf-8"), self.address)
         except OSError as e:
-            log.warning("sd_notify failed error=%s", e)
+            log.warning("sd_notify 失败 error=%s", e)
 
     @staticmethod
     def watchdog_interval() -> float | None:
@@ -121,7 +121,7 @@ class Runtime:
         try:
             return await asyncio.wait_for(in_daemon_thread(work, name="yuqing-rules"), limit)
         except TimeoutError:
-            log.error("rules load timed out; previous rules stay in force seconds=%s dir=%s",
+            log.error("规则加载超时，继续使用原有规则 seconds=%s dir=%s",
                       format_duration(limit), self.config.rules.dir)
             return None
 
@@ -156,7 +156,7 @@ class Runtime:
         try:
             await asyncio.wait_for(in_daemon_thread(close_store, name="yuqing-close"), timeout)
         except TimeoutError:
-            log.warning("store worker still busy at stop; not waiting for it")
+            log.warning("停止时存储线程仍在工作，不再等待")
 
 
 async def fetch_once(config: Config, *, feed: str | None = None, now: Clock = utcnow,
@@ -242,7 +242,7 @@ class Daemon:
                                        args=["WATCHDOG=1"], id="watchdog")
             self.scheduler.start()
             enabled = sum(1 for f in self.config.feeds if f.enabled)
-            log.info("daemon started feeds=%d database=%s pid=%d", enabled,
+            log.info("守护进程已启动 feeds=%d database=%s pid=%d", enabled,
                      self.config.storage.path, os.getpid())
             self.notifier.notify(f"READY=1\nSTATUS=监测中：{enabled} 个订阅源")
             await self.stopping.wait()
@@ -274,11 +274,11 @@ class Daemon:
         self.scheduler.add_job(self._run_feed, "date", run_date=when, args=[feed],
                                id=job_id(feed), replace_existing=True,
                                misfire_grace_time=None, coalesce=True, max_instances=1)
-        log.debug("scheduled feed=%s at=%s", feed.name, when.isoformat())
+        log.debug("已安排抓取 feed=%s at=%s", feed.name, when.isoformat())
 
     def _skipped(self, event: Any) -> None:
         if event.job_id.startswith("feed:"):
-            log.warning("feed run skipped: the previous run is still going job=%s",
+            log.warning("跳过一次抓取：上一次仍在进行 job=%s",
                         event.job_id)
 
     def _submitted(self, event: Any) -> None:
@@ -301,7 +301,7 @@ class Daemon:
                 outcome = await self.rt.pipeline.run_feed(feed, now=self.now())
                 when = outcome.next_check_at
             except Exception:  # e.g. the database itself failing: never lose the feed
-                log.exception("feed run failed; retrying later feed=%s", feed.name)
+                log.exception("订阅源处理出错，稍后重试 feed=%s", feed.name)
                 when = None
         finally:
             self._running.pop(feed.name, None)
@@ -326,7 +326,7 @@ class Daemon:
             self.failure = DatabaseGoneError(
                 f"数据库文件 {path} 已被删除或替换：守护进程已停止，以免继续写入已删除的文件"
                 "而丢失数据（恢复该文件或确认新位置后重新启动）")
-            log.critical("database file deleted or replaced; stopping database=%s", path)
+            log.critical("数据库文件被删除或替换，守护进程停止 database=%s", path)
             self.request_stop()
             return
         now = self.now()
@@ -336,14 +336,14 @@ class Daemon:
             note = self._schedule_problem(feed, now)
             if note is None:
                 continue
-            log.warning("feed schedule re-armed by the watchdog feed=%s reason=%s",
+            log.warning("调度自检：已重新安排订阅源 feed=%s reason=%s",
                         feed.name, note)
             self._arm(feed, now)
             try:
                 await self.rt.in_store(lambda f=feed, n=note: self.rt.store.record_rearm(
                     f.name, now=now, note=n))
             except Exception:
-                log.exception("could not record the re-arm feed=%s", feed.name)
+                log.exception("无法记录调度自检结果 feed=%s", feed.name)
 
     def _schedule_problem(self, feed: FeedConfig, now: datetime) -> str | None:
         """Why ``feed`` needs re-arming (its job is gone, or it is long overdue), or None."""
@@ -357,7 +357,7 @@ class Daemon:
         return None
 
     async def _shutdown(self) -> None:
-        log.info("daemon stopping")
+        log.info("守护进程正在停止")
         self.notifier.notify("STOPPING=1")
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()  # no new runs; the ones in flight get STOP_GRACE to finish
@@ -371,7 +371,7 @@ class Daemon:
             self.scheduler.shutdown(wait=False)
         if self.rt is not None:
             await self.rt.aclose()
-        log.info("daemon stopped")
+        log.info("守护进程已停止")
 
 
 def serve(config: Config) -> None:
@@ -384,7 +384,7 @@ def serve(config: Config) -> None:
         error = e
     stuck = join_threads(time.monotonic() + EXIT_GRACE)
     if stuck:
-        log.warning("threads still running at exit; exiting anyway threads=%s",
+        log.warning("退出时仍有线程在运行，强制退出 threads=%s",
                     ",".join(t.name for t in stuck))
         if error is not None:
             sys.stderr.write(f"错误：{error}\n")

@@ -93,7 +93,7 @@ class Pipeline:
         except _STORE_ERRORS:
             raise
         except Exception as e:  # a bug must not stop the other feeds or the daemon
-            log.exception("unexpected fetch error feed=%s", feed.name)
+            log.exception("抓取时出现意外错误 feed=%s", feed.name)
             return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
         try:
             parsed = None if result.not_modified else await self._parse(feed, result)
@@ -104,7 +104,7 @@ class Pipeline:
         except _STORE_ERRORS:
             raise
         except Exception as e:
-            log.exception("unexpected processing error feed=%s", feed.name)
+            log.exception("处理时出现意外错误 feed=%s", feed.name)
             return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
 
     async def _parse(self, feed: FeedConfig, result: FetchResult) -> ParsedFeed:
@@ -118,7 +118,7 @@ class Pipeline:
             try:
                 return await loop.run_in_executor(pool, parse_in_worker, *args)
             except BrokenProcessPool:
-                log.warning("parse worker pool broke; starting a new one feed=%s", feed.name)
+                log.warning("解析进程池已损坏，正在重建 feed=%s", feed.name)
                 if self.parse_executor is pool:
                     pool.shutdown(wait=False, cancel_futures=True)
                     self.parse_executor = self.new_parse_pool() if self.new_parse_pool else None
@@ -135,7 +135,7 @@ class Pipeline:
             nxt = self._next(feed, done, max_age=result.max_age, feed_ttl=known_ttl)
             self.store.record_success(feed.name, now=done, status=304, next_check_at=nxt,
                                       max_age=result.max_age)
-            log.info("not modified feed=%s next=%s", feed.name, nxt.isoformat())
+            log.info("未变化 feed=%s next=%s", feed.name, nxt.isoformat())
             return FeedOutcome(feed.name, True, 304, next_check_at=nxt)
         if parsed is None:
             parsed = parse_in_worker(result.content, result.content_type, feed.encoding or None,
@@ -149,14 +149,14 @@ class Pipeline:
             except _STORE_ERRORS:
                 raise
             except Exception:  # the items are stored; they are scored again later
-                log.exception("scoring failed; items kept for a later pass feed=%s", feed.name)
+                log.exception("评分失败，条目已保存，稍后再评分 feed=%s", feed.name)
         done = self._finished(now)
         nxt = self._next(feed, done, max_age=result.max_age, feed_ttl=parsed.ttl)
         self.store.record_success(
             feed.name, now=done, status=result.status, next_check_at=nxt, etag=result.etag,
             last_modified=result.last_modified, new_items=len(new), title=parsed.title,
             ttl=parsed.ttl, max_age=result.max_age, encoding=parsed.encoding, fmt=parsed.format)
-        log.info("fetched feed=%s status=%s items=%d new=%d changed=%d encoding=%s next=%s",
+        log.info("已抓取 feed=%s status=%s items=%d new=%d changed=%d encoding=%s next=%s",
                  feed.name, result.status, len(parsed.items), len(new), len(changed),
                  parsed.encoding, nxt.isoformat())
         return FeedOutcome(feed.name, True, result.status, len(new), len(changed),
@@ -182,7 +182,7 @@ class Pipeline:
         count = self.store.record_failure(feed.name, now=now, kind=e.kind, error=error,
                                           next_check_at=nxt, status=e.status)
         level = logging.WARNING if count >= self.config.fetch.failure_alert_after else logging.INFO
-        log.log(level, "fetch failed feed=%s kind=%s failures=%d error=%s next=%s",
+        log.log(level, "抓取失败 feed=%s kind=%s failures=%d error=%s next=%s",
                 feed.name, e.kind, count, error, nxt.isoformat())
         return FeedOutcome(feed.name, False, e.status, error=error, error_kind=e.kind,
                            next_check_at=nxt)

@@ -111,10 +111,10 @@ class RuleKeeper:
         files = self.store.last_ruleset_files()
         if files:
             self.ruleset = load_ruleset_texts(files)
-            log.warning("rules on disk are not usable; using last good version=%s rules=%d",
+            log.warning("磁盘上的规则不可用，改用最近一次可用的规则 version=%s rules=%d",
                         self.ruleset.version, len(self.ruleset))
         else:
-            log.error("no usable rules: items are stored but not scored until fixed")
+            log.error("没有可用的规则：条目照常保存，规则修好后再评分")
 
     def adopt(self, fp: Fingerprint, result: Ruleset | RuleError | None, *,
               now: datetime) -> bool:
@@ -125,7 +125,7 @@ class RuleKeeper:
             if result is not None:
                 self._report(result)
             kept = self.ruleset.version if self.ruleset else "无"
-            log.error("rules reload rejected; previous rules stay in force version=%s", kept)
+            log.error("规则重新加载被拒绝，继续使用原有规则 version=%s", kept)
             return False
         if self.ruleset is not None and result.version == self.ruleset.version:
             return False
@@ -141,13 +141,13 @@ class RuleKeeper:
                                   now=now)
         self.ruleset = ruleset  # the swap: one assignment, readers see old or new
         self.problems = []
-        log.info("rules loaded version=%s rules=%d words=%d", ruleset.version, len(ruleset),
+        log.info("规则已加载 version=%s rules=%d words=%d", ruleset.version, len(ruleset),
                  ruleset.word_count)
 
     def _report(self, e: RuleError) -> None:
         self.problems = [str(p) for p in e.problems]
         for p in e.problems:
-            log.error("rule error %s", p)
+            log.error("规则错误 %s", p)
 
     # ---- scoring ------------------------------------------------------------------------
     def score_items(self, item_ids: list[int], now: datetime) -> int:
@@ -168,7 +168,7 @@ class RuleKeeper:
         for item_id, ev in results:
             if ev.matches:
                 matched += 1
-                log.info("item matched item=%s score=%s level=%s rules=%s", item_id,
+                log.info("条目命中规则 item=%s score=%s level=%s rules=%s", item_id,
                          ev.score, ev.level, ",".join(m.rule for m in ev.matches))
         return matched
 
@@ -181,6 +181,6 @@ class RuleKeeper:
             self.score_items(ids, now)
             done += len(ids)
         if done:
-            log.info("scored items left unscored before items=%d version=%s", done,
+            log.info("已为此前未评分的条目评分 items=%d version=%s", done,
                      self.ruleset.version)
         return done

@@ -133,5 +133,5 @@ def test_one_shot_fetch_warnings_are_chinese_lines(tmp_path):
     assert r.returncode == 0
     warnings = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert warnings and all(ln.startswith(("警告 ", "错误 ")) for ln in warnings), r.stderr
-    assert any("坏源" in ln and "连接" in ln for ln in warnings)
+    assert any("抓取失败 feed=坏源" in ln and "连接" in ln for ln in warnings)
     assert "Traceback" not in r.stderr and "WARNING" not in r.stderr

@@ -170,4 +170,4 @@ def test_feed_is_rearmed_when_its_run_fails_unexpectedly(tmp_path, caplog):
     first, rearmed = asyncio.run(scenario())
     assert (rearmed - datetime.now(UTC)).total_seconds() > 30
     assert rearmed > first
-    assert "feed run failed" in caplog.text
+    assert "订阅源处理出错，稍后重试" in caplog.text

@@ -121,7 +121,7 @@ def test_watchdog_rearms_a_feed_whose_job_was_lost(tmp_path, caplog):
             await asyncio.wait_for(task, 10)
 
         asyncio.run(scenario())
-    assert "re-armed by the watchdog" in caplog.text
+    assert "调度自检：已重新安排订阅源" in caplog.text
     status = run_yuqing("--config", str(config.source), "feeds", "status", "--json")
     import json
 
@@ -243,4 +243,4 @@ def test_slow_rule_loading_never_holds_up_storing_or_stopping(tmp_path):
     err = proc.stderr.read()
     assert proc.returncode == 0, err
     assert elapsed < 10
-    assert "rules load timed out" in err
+    assert "规则加载超时" in err

@@ -434,7 +434,7 @@ def test_errors_and_logs_naming_a_url_hide_its_secrets(srv: FeedServer, query: s
     err = fetch_error(url)
     assert "循环" in str(err) and "/loop?" in str(err) and "***" in str(err)
     assert "PLANTED1" not in str(err) and "PLANTED1" not in caplog.text
-    assert "redirect feed=测试源" in caplog.text
+    assert "重定向 feed=测试源" in caplog.text
 
 
 def test_unparsable_url_error_hides_the_password_piece() -> None:

@@ -141,7 +141,7 @@ def test_fetch_failures_keep_tokens_out_of_errors_status_and_debug_log(tmp_path,
     doc = json.loads(r.stdout)
     assert [f["ok"] for f in doc["feeds"]] == [False, False, False]
     assert "重定向循环" in doc["feeds"][1]["error"] and "sig=***" in doc["feeds"][1]["error"]
-    assert "fetch failed" in r.stderr  # the debug log went to stderr
+    assert "抓取失败" in r.stderr  # the debug log went to stderr
     _assert_clean(r.stdout + r.stderr)
     r = run_yuqing("--config", str(config), "feeds", "status", "--json")
     rows = {row["name"]: row for row in json.loads(r.stdout)}
@@ -160,7 +160,7 @@ def test_daemon_log_file_has_no_tokens(tmp_path, httpserver):
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: log.exists() and log.read_text("utf-8").count("fetch failed feed=") >= 6)
+        wait_for(lambda: log.exists() and log.read_text("utf-8").count("抓取失败 feed=") >= 6)
     finally:
         proc.terminate()
         stdout, stderr = proc.communicate(timeout=10)

@@ -133,10 +133,10 @@ class Fetcher:
         try:
             result = await self._fetch(feed, etag, last_modified)
         except FetchError as e:
-            log.debug("fetch failed feed=%s url=%s kind=%s status=%s error=%s", feed.name,
+            log.debug("抓取失败 feed=%s url=%s kind=%s status=%s error=%s", feed.name,
                      redact_url(feed.url), e.kind, e.status, e)
             raise
-        log.debug("fetched feed=%s url=%s status=%d bytes=%d elapsed_ms=%d", feed.name,
+        log.debug("已抓取 feed=%s url=%s status=%d bytes=%d elapsed_ms=%d", feed.name,
                  redact_url(result.url), result.status, len(result.content),
                  (time.monotonic() - started) * 1000)
         return result
@@ -173,7 +173,7 @@ class Fetcher:
                                                 f"（{redact_url(str(url))}）") from None
             if isinstance(outcome, FetchResult):
                 return outcome
-            log.debug("redirect feed=%s from=%s to=%s", feed.name, redact_url(str(url)),
+            log.debug("重定向 feed=%s from=%s to=%s", feed.name, redact_url(str(url)),
                       redact_url(str(outcome)))
             if str(outcome) in seen:
                 raise FetchError("redirect", f"重定向循环：{redact_url(str(outcome))} 已访问过")

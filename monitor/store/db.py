@@ -321,7 +321,7 @@ class Database:
                 except sqlite3.Error as e:
                     raise StoreError(f"数据库迁移 {version}（{name}）失败："
                                      f"{describe_database_error(e, self.path)}") from e
-                log.info("migrated database=%s version=%s name=%s", self.path, version, name)
+                log.info("数据库已迁移 database=%s version=%s name=%s", self.path, version, name)
                 applied.append(version)
         return applied
 
