@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+soak: $(STAMP)  # a real daemon against slow, hanging and failing sources (SOAK_SECONDS=300)
+	$(PY) bench/soak.py
 
 clean:
 	rm -rf $(VENV) demo/work .pytest_cache .ruff_cache

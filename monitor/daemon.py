@@ -124,6 +124,9 @@ class Runtime:
             log.error("规则加载超时，继续使用原有规则 seconds=%s dir=%s",
                       format_duration(limit), self.config.rules.dir)
             return None
+        except Exception:  # a bug in loading must not stop the daemon: keep the old rules
+            log.exception("规则加载出错，继续使用原有规则 dir=%s", self.config.rules.dir)
+            return None
 
     async def load_rules(self, now: datetime) -> None:
         fp = fingerprint(self.rules.rules_dir)

@@ -41,8 +41,12 @@ def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> float:
 def feed_state(db: Path) -> dict:
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
-    row = conn.execute("SELECT * FROM feeds WHERE name = '区融媒体中心'").fetchone()
-    conn.close()
+    try:
+        row = conn.execute("SELECT * FROM feeds WHERE name = '区融媒体中心'").fetchone()
+    except sqlite3.OperationalError:  # the daemon has not created its tables yet
+        return {}
+    finally:
+        conn.close()
     return dict(row) if row else {}
 
 
