@@ -15,6 +15,7 @@ example may also be a mapping ``{title: ..., body: ...}``.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -39,7 +40,7 @@ from monitor.rules.condition import (
 )
 from monitor.rules.condition import Node as CondNode
 from monitor.rules.ruleset import Ruleset
-from monitor.rules.schema import RawRule, line_of, read_rule_file
+from monitor.rules.schema import MAX_FILE_BYTES, RawRule, line_of, read_rule_file, too_large
 
 __all__ = ["check_examples", "compile_rule", "load_ruleset", "load_ruleset_texts"]
 
@@ -315,7 +316,13 @@ def load_ruleset(path: str | Path) -> Ruleset:
     files: dict[str, str] = {}
     for f in paths:
         try:
-            files[str(f)] = f.read_text(encoding="utf-8-sig")
+            with f.open("rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)      # never more than the limit in memory
+                problem = too_large(str(f), max(len(data), os.fstat(fh.fileno()).st_size))
+            if problem is not None:
+                raise RuleError(problem)
+            text = data.decode("utf-8-sig")
+            files[str(f)] = text.replace("\r\n", "\n").replace("\r", "\n")  # as read_text
         except (OSError, UnicodeDecodeError) as e:
             raise RuleError(RuleProblem(str(f), 1, f"无法读取规则文件：{e}")) from e
     return load_ruleset_texts(files)
