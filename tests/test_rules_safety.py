@@ -121,3 +121,18 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     assert problem.message.startswith("规则文件过大（2.0 MiB，上限 2 MiB）")
     path.write_text(rule + "# " + "长" * (MAX_FILE_BYTES // 3 - 100) + "\n", encoding="utf-8")
     assert len(load_ruleset(path)) == 1
+
+
+@pytest.mark.parametrize("condition", ["(" * 3000 + "主体" + ")" * 3000,
+                                       "not " * 3000 + "主体 and 主体"])
+def test_deeply_nested_condition_is_a_problem_not_a_crash(tmp_path: Path,
+                                                          condition: str) -> None:
+    path = write(tmp_path / "r.yaml", f"""
+    - id: x
+      category: c
+      level: red
+      words: {{主体: [工地]}}
+      condition: "{condition}"
+    """)
+    (problem,) = problems_of(path)
+    assert problem.line == 5 and "嵌套过深" in problem.message
