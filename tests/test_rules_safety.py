@@ -1,7 +1,9 @@
-"""A rule file cannot freeze or crash loading: YAML aliases, file size and nesting."""
+"""A rule file cannot freeze or crash loading, and matching stays linear:
+YAML aliases, file size and nesting; bounded work per field."""
 
 from __future__ import annotations
 
+import random
 import textwrap
 import time
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 
 from monitor.errors import RuleError, RuleProblem
 from monitor.rules import load_ruleset
+from monitor.rules.matcher import _close
 from monitor.rules.schema import MAX_FILE_BYTES
 
 from support import run_yuqing, write_config
@@ -136,3 +139,34 @@ def test_deeply_nested_condition_is_a_problem_not_a_crash(tmp_path: Path,
     """)
     (problem,) = problems_of(path)
     assert problem.line == 5 and "嵌套过深" in problem.message
+
+
+# -- near: no quadratic walks -----------------------------------------------------------
+
+def _close_slow(sa: list[tuple[int, int]], sb: list[tuple[int, int]], n: int,
+                same: bool) -> bool:
+    return any(b[0] <= a[1] + n and b[1] >= a[0] - n and not (same and a == b)
+               for a in sa for b in sb)
+
+
+def test_close_agrees_with_the_definition() -> None:
+    rnd = random.Random(7)
+    for _ in range(3000):
+        def spans() -> list[tuple[int, int]]:
+            out = set()
+            for _ in range(rnd.randint(1, 6)):
+                s = rnd.randint(0, 40)
+                out.add((s, s + rnd.randint(1, 12)))
+            return sorted(out)
+        sa, sb, n = spans(), spans(), rnd.randint(0, 5)
+        assert _close(sa, sb, n) == _close_slow(sa, sb, n, False), (sa, sb, n)
+        assert _close(sb, sb, n, same=True) == _close_slow(sb, sb, n, True), (sb, n)
+
+
+def test_close_is_not_quadratic() -> None:
+    # one long span first, then many short ones that all end too early for each a
+    sb = [(0, 100_000)] + [(i, i + 1) for i in range(100_001, 200_000)]
+    sa = [(i, i + 1) for i in range(200_010, 300_000)]
+    began = time.monotonic()
+    assert not _close(sa, sb, 5)
+    assert time.monotonic() - began < 2
