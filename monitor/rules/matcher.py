@@ -237,8 +237,7 @@ class Matcher:
             if g.field is not None and g.field != scan.field:
                 continue
             norm = scan.cased if g.cased and scan.cased is not None else scan.norm
-            found = [m.span() for p in g.patterns for m in p.finditer(norm.text)
-                     if m.end() > m.start()]
+            found = [span for p in g.patterns for span in p.spans(norm.text)]
             if g.word:
                 found = [(s, e) for s, e in found if self.boundaries.is_word(norm.text, s, e)]
             if found:
