@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from monitor.rules.condition import Node
+from monitor.rules.regex import Regex
 
 __all__ = ["CompiledRule", "Example", "Group"]
 
@@ -24,7 +24,7 @@ class Group:
     word: bool = False
     regex: bool = False
     cased: bool = False
-    patterns: tuple[re.Pattern[str], ...] = ()
+    patterns: tuple[Regex, ...] = ()      # ``|re``: compiled with RE2 (``regex.py``)
 
     @property
     def label(self) -> str:

@@ -11,6 +11,8 @@ binary operator on two operands and binds tightest of all)::
 
 NAME is a word-group name from the rule's ``words:``; STRING is a quoted literal
 (``"坍塌"`` or ``'坍塌'``). Keywords are case-insensitive. Errors carry the 1-based column.
+Parentheses and ``not`` nest at most :data:`MAX_NESTING` deep (deeper would exhaust the
+recursion of the parser and of everything that walks the tree).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
 
 MODIFIERS: tuple[str, ...] = ("title", "body", "word", "re", "cased")
 KEYWORDS = frozenset({"and", "or", "not"})
+MAX_NESTING = 50
 _NAME_STOP = set(" \t\r\n()\"'|")
 
 
@@ -145,6 +148,13 @@ class _Parser:
         self.tokens = _tokenize(text)
         self.pos = 0
         self.open_parens: list[int] = []
+        self.depth = 0
+
+    def nest(self, tok: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ConditionSyntaxError(f"嵌套过深：括号和 not 最多嵌套 {MAX_NESTING} 层",
+                                       tok.column)
 
     def peek(self) -> _Token:
         return self.tokens[self.pos]
@@ -182,14 +192,16 @@ class _Parser:
 
     def unary(self) -> Node:
         if self.peek().kind == "not":
-            self.take()
-            return Not(self.unary())
+            self.nest(self.take())
+            node = Not(self.unary())
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:
         tok = self.peek()
         if tok.kind == "(":
-            self.take()
+            self.nest(self.take())
             self.open_parens.append(tok.column)
             if self.peek().kind == ")":
                 raise ConditionSyntaxError("括号内为空", self.peek().column)
@@ -202,6 +214,7 @@ class _Parser:
                 raise ConditionSyntaxError(f"“{close.value}” 前缺少 and 或 or", close.column)
             self.take()
             self.open_parens.pop()
+            self.depth -= 1
             if self.peek().kind == "near":
                 raise ConditionSyntaxError(
                     "near 两边只能是词组名或带引号的词，不能是括号表达式", self.peek().column)

@@ -3,9 +3,10 @@ report every problem at once as a :class:`RuleError` of ``FILE:LINE`` problems.
 
 Checks beyond the schema (see ``schema.py``): group names and modifiers, empty groups,
 words that are empty after normalization (only zero-width or interference characters),
-bad regular expressions (or ones that match the empty string), condition syntax (with
-column), unknown groups in a condition, conditions that hold with no hit at all
-(``not 排除``), and duplicate rule ids across files (naming both places).
+bad regular expressions (RE2 syntax, see ``regex.py``) or ones that match the empty
+string, condition syntax (with column), unknown groups in a condition, conditions that
+hold with no hit at all (``not 排除``), and duplicate rule ids across files (naming both
+places).
 
 ``check_examples`` runs each rule's ``examples``. A plain-text example is evaluated as
 the body (``title=""``); if the rule has ``|title`` groups and no ``|body`` group it is
@@ -15,6 +16,7 @@ example may also be a mapping ``{title: ..., body: ...}``.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -38,8 +40,9 @@ from monitor.rules.condition import (
     parse_condition,
 )
 from monitor.rules.condition import Node as CondNode
+from monitor.rules.regex import Regex, RegexError, compile_regex
 from monitor.rules.ruleset import Ruleset
-from monitor.rules.schema import RawRule, line_of, read_rule_file
+from monitor.rules.schema import MAX_FILE_BYTES, RawRule, line_of, read_rule_file, too_large
 
 __all__ = ["check_examples", "compile_rule", "load_ruleset", "load_ruleset_texts"]
 
@@ -200,7 +203,7 @@ class _Rule:
                    ref: Ref) -> Group | None:
         cased, is_re = "cased" in mods, "re" in mods
         out: list[str] = []
-        patterns: list[re.Pattern[str]] = []
+        patterns: list[Regex] = []
         ok = True
         seq = None if ref.literal else self.raw.child("words", self._key_of(ref.name))
         for i, word in enumerate(words):
@@ -212,12 +215,12 @@ class _Rule:
                 line = self.line("words", self._key_of(ref.name))
             if is_re:
                 try:
-                    pat = re.compile(word, 0 if cased else re.IGNORECASE)
-                except re.error as e:
-                    self.problem(line, f"正则表达式 “{_show(word)}” 无效：{e.msg}（位置 {e.pos}）")
+                    pat = compile_regex(word, cased=cased)
+                except RegexError as e:
+                    self.problem(line, f"正则表达式 “{_show(word)}” 无效：{e.reason}")
                     ok = False
                     continue
-                if pat.search("") is not None:
+                if pat.matches_empty():
                     self.problem(line, f"正则表达式 “{_show(word)}” 能匹配空字符串，请修改")
                     ok = False
                     continue
@@ -315,7 +318,13 @@ def load_ruleset(path: str | Path) -> Ruleset:
     files: dict[str, str] = {}
     for f in paths:
         try:
-            files[str(f)] = f.read_text(encoding="utf-8-sig")
+            with f.open("rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)      # never more than the limit in memory
+                problem = too_large(str(f), max(len(data), os.fstat(fh.fileno()).st_size))
+            if problem is not None:
+                raise RuleError(problem)
+            text = data.decode("utf-8-sig")
+            files[str(f)] = text.replace("\r\n", "\n").replace("\r", "\n")  # as read_text
         except (OSError, UnicodeDecodeError) as e:
             raise RuleError(RuleProblem(str(f), 1, f"无法读取规则文件：{e}")) from e
     return load_ruleset_texts(files)

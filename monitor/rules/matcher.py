@@ -99,16 +99,29 @@ def _close(sa: list[tuple[int, int]], sb: list[tuple[int, int]], n: int,
            same: bool = False) -> bool:
     """Some a in sa and b in sb with at most n characters between them (overlap: 0).
 
-    With ``same`` (``A near/N A``) the two hits must be different hits.
+    ``sb`` is sorted. With ``same`` (``A near/N A``) the two hits must be different hits.
+    b qualifies for a when it starts at most n after a ends and ends at most n before a
+    starts: among the b that start early enough (a prefix of ``sb``), the two latest
+    ends are enough to decide, so each a costs one bisection.
     """
     starts = [s for s, _ in sb]
-    longest = max(e - s for s, e in sb)
+    best: list[tuple[tuple[int, int], tuple[int, int]]] = []   # prefix: (end, index) x 2
+    first = second = (-(1 << 62), -1)                          # no end yet
+    for j, (_, e) in enumerate(sb):
+        if e > first[0]:
+            first, second = (e, j), first
+        elif e > second[0]:
+            second = (e, j)
+        best.append((first, second))
     for s1, e1 in sa:
         i = bisect_right(starts, e1 + n) - 1      # b must start at most n after a ends
-        while i >= 0 and starts[i] + longest >= s1 - n:
-            if sb[i][1] >= s1 - n and not (same and sb[i] == (s1, e1)):
-                return True                       # ...and end at most n before a starts
-            i -= 1
+        if i < 0:
+            continue
+        (end, j), (end2, _) = best[i]
+        if same and sb[j] == (s1, e1):
+            end = end2
+        if end >= s1 - n:                         # ...and end at most n before a starts
+            return True
     return False
 
 
@@ -224,8 +237,7 @@ class Matcher:
             if g.field is not None and g.field != scan.field:
                 continue
             norm = scan.cased if g.cased and scan.cased is not None else scan.norm
-            found = [m.span() for p in g.patterns for m in p.finditer(norm.text)
-                     if m.end() > m.start()]
+            found = [span for p in g.patterns for span in p.spans(norm.text)]
             if g.word:
                 found = [(s, e) for s, e in found if self.boundaries.is_word(norm.text, s, e)]
             if found:

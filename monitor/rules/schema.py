@@ -2,6 +2,14 @@
 
 Every problem becomes a :class:`RuleProblem` whose line is the offending YAML node (the
 key, the value or the list item); messages are Chinese.
+
+Before anything is composed, the file's YAML events are screened (``_screen``) so that no
+file can make loading slow or crash it: a file over :data:`MAX_FILE_BYTES` (2 MiB) is
+refused, so is nesting deeper than :data:`MAX_DEPTH` levels, and so is any YAML alias
+(``*name``), reported at the line of the first one. Rules never need aliases, and
+refusing them outright (rather than allowing a small expansion budget) means nested
+anchors (a "billion laughs" file) are never expanded or even composed. Anchors without
+an alias (``&name``) are harmless and accepted.
 """
 
 from __future__ import annotations
@@ -11,14 +19,22 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.errors import RuleProblem
 from monitor.models import LEVELS
 
-__all__ = ["ExampleModel", "RawRule", "RuleModel", "line_of", "read_rule_file"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "ExampleModel", "RawRule", "RuleModel", "line_of",
+           "read_rule_file", "too_large"]
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)    # libyaml when available
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 32           # a rule needs 5: list > rule > words > group > word list
 RULE_FIELDS = ("id", "name", "category", "level", "weight", "words", "condition", "examples",
                "description")
 
@@ -164,10 +180,46 @@ def _to_python(node: Node) -> Any:
     return constructor.construct_object(node, deep=True)
 
 
+def too_large(file: str, size: int) -> RuleProblem | None:
+    """The problem for a rule file of ``size`` bytes, if it is over the limit."""
+    if size <= MAX_FILE_BYTES:
+        return None
+    return RuleProblem(file, 1, f"规则文件过大（{size / 1024 / 1024:.1f} MiB，上限 "
+                                f"{MAX_FILE_BYTES // 1024 // 1024} MiB）：请拆分为几个文件")
+
+
+def _screen(file: str, text: str) -> RuleProblem | None:
+    """Size, nesting and aliases, checked on the event stream (nothing is composed).
+
+    Raises ``yaml.YAMLError`` on a syntax error, like composing would.
+    """
+    if len(text) > MAX_FILE_BYTES // 4:
+        problem = too_large(file, len(text.encode("utf-8", "surrogatepass")))
+        if problem is not None:
+            return problem
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, AliasEvent):
+            return RuleProblem(file, event.start_mark.line + 1,
+                               f"不支持 YAML 别名（*{event.anchor}）：请直接写出内容"
+                               "（规则文件不能用 & 和 * 引用别处的内容）")
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return RuleProblem(file, event.start_mark.line + 1,
+                                   f"YAML 嵌套超过 {MAX_DEPTH} 层：规则文件不需要这么深的结构")
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+    return None
+
+
 def read_rule_file(file: str, text: str) -> tuple[list[RawRule], list[RuleProblem]]:
     """Parse one rule file; returns the rules that passed the schema and every problem."""
     problems: list[RuleProblem] = []
     try:
+        refused = _screen(file, text)
+        if refused is not None:
+            return [], [refused]
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
