@@ -262,8 +262,9 @@ def feeds_status(state: State, as_json: bool) -> None:
 
     示例：yuqing feeds status --json
     """
+    from .config import FeedConfig, secret_of, show_value
     from .durations import describe_duration
-    from .redact import redact_text, redact_url
+    from .redact import redact_text
     from .schedule import is_overdue
     from .store.db import parse_iso, utcnow
 
@@ -280,7 +281,7 @@ def feeds_status(state: State, as_json: bool) -> None:
         overdue = bool(feed and enabled and is_overdue(
             now, feed, parse_iso(r["next_check_at"]), cfg.daemon.overdue_intervals))
         docs.append({
-            "name": r["name"], "url": redact_url(r["url"]),
+            "name": r["name"], "url": show_value(secret_of(FeedConfig, "url"), r["url"]),
             "ok": bool(r["ok"]) if r["ok"] is not None else None, "enabled": enabled,
             "consecutive_failures": r["consecutive_failures"],
             "last_error": redact_text(r["last_error"]) if r["last_error"] else None,

@@ -3,6 +3,12 @@ from the environment, and dump the effective config with secrets redacted.
 
 Relative paths in the file resolve against the directory that holds the file. Secrets are
 never written in the file: keys ending in ``_env`` name the environment variable to read.
+
+What is secret is declared on the schema, not guessed from key names: a field annotated
+with :class:`Secret` (``SecretURL``, ``SecretHeaders``, ``SecretEnv``...) says how its value
+is shown to people, and :func:`shown` / :func:`dump_config` redact by that declaration.
+The values behind declared secrets are registered with :mod:`monitor.redact` when the
+config loads, so they are masked in every log line and message as well.
 """
 
 from __future__ import annotations
@@ -11,8 +17,9 @@ import ipaddress
 import os
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import tomli_w
 from pydantic import (
@@ -31,9 +38,25 @@ from pydantic import (
 from .config_report import KeyedValueError, to_config_error, toml_error
 from .durations import format_duration, parse_duration
 from .errors import ConfigError
-from .redact import redact_text, redact_url
+from .redact import MASK, redact_text, redact_url, register_secret
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """Declares a config field secret, and how its value is shown to people: ``mask``
+    (``***``), ``url`` (the secrets inside the URL, see :func:`~monitor.redact.redact_url`),
+    ``headers`` (every request header but a few harmless ones), ``env`` (the field names an
+    environment variable: the name is shown, the value it holds is a secret)."""
+
+    how: Literal["mask", "url", "headers", "env"]
+
+
+SecretStr = Annotated[str, Secret("mask")]
+SecretURL = Annotated[str, Secret("url")]
+SecretHeaders = Annotated[dict[str, str], Secret("headers")]
+SecretEnv = Annotated[str, Secret("env")]
 LevelCode = Literal["info", "blue", "yellow", "orange", "red"]
 
 Duration = Annotated[
@@ -107,7 +130,7 @@ class FetchConfig(_Section):
     max_redirects: StrictInt = Field(default=5, ge=0, le=20)
     concurrency: StrictInt = Field(default=20, ge=1)
     per_host_concurrency: StrictInt = Field(default=2, ge=1)
-    proxy: str | None = None
+    proxy: SecretURL | None = None
     allow_private_networks: list[Cidr] = Field(default_factory=list)
     backoff_base: Duration = 60.0
     backoff_max: Duration = 6 * 3600.0
@@ -120,13 +143,13 @@ class FetchConfig(_Section):
 
 class FeedConfig(_Section):
     name: str = Field(min_length=1)
-    url: str
+    url: SecretURL
     interval: Duration = 900.0
     encoding: str | None = None
     enabled: StrictBool = True
     user_agent: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    proxy: str | None = None
+    headers: SecretHeaders = Field(default_factory=dict)
+    proxy: SecretURL | None = None
     allow_private: StrictBool | None = None
     timezone: str = "Asia/Shanghai"
     max_bytes: StrictInt | None = Field(default=None, ge=1024)
@@ -166,23 +189,23 @@ class SmtpConfig(_Section):
     port: StrictInt = Field(default=25, ge=1, le=65535)
     sender: str = "yuqing@localhost"
     username: str | None = None
-    password_env: str = "YUQING_SMTP_PASSWORD"
+    password_env: SecretEnv = "YUQING_SMTP_PASSWORD"
     starttls: StrictBool = False
     ssl: StrictBool = False
     timeout: Duration = 30.0
 
 
 class RobotConfig(_Section):
-    webhook: str
-    secret_env: str | None = None
+    webhook: SecretURL
+    secret_env: SecretEnv | None = None
 
 
 class StaffConfig(_Section):
     name: str = Field(min_length=1)
     email: str | None = None
     phone: str | None = None
-    webhook: str | None = None
-    webhook_secret_env: str | None = None
+    webhook: SecretURL | None = None
+    webhook_secret_env: SecretEnv | None = None
     wecom: RobotConfig | None = None
     dingtalk: RobotConfig | None = None
     feishu: RobotConfig | None = None
@@ -200,7 +223,7 @@ class WebConfig(_Section):
     enabled: StrictBool = False
     listen: str = "127.0.0.1:8700"
     base_url: str | None = None
-    secret_env: str = "YUQING_WEB_SECRET"
+    secret_env: SecretEnv = "YUQING_WEB_SECRET"
 
     @field_validator("listen")
     @classmethod
@@ -256,10 +279,13 @@ class Config(_Section):
         return next((f for f in self.feeds if f.name == name), None)
 
     def secret(self, env_name: str | None) -> str | None:
-        """Read a secret from the environment (never from the file)."""
+        """Read a secret from the environment (never from the file); the value is masked
+        in everything shown from then on."""
         if not env_name:
             return None
-        return os.environ.get(env_name) or None
+        value = os.environ.get(env_name) or None
+        register_secret(value)
+        return value
 
 
 # ---- loading -------------------------------------------------------------------------
@@ -296,6 +322,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None, text: str 
         raise to_config_error(Config, e, fname, text) from None
     cfg.source = source.absolute() if source else None
     _resolve_paths(cfg)
+    register_declared_secrets(cfg)
     return cfg
 
 
@@ -306,34 +333,83 @@ def _resolve_paths(cfg: Config) -> None:
     cfg.logging.dir = (base / cfg.logging.dir.expanduser()).resolve()
 
 
-# ---- dumping -------------------------------------------------------------------------
-
-_SECRET_KEYS = re.compile(r"(password|secret|token|api_key)$", re.I)
-_URL_KEYS = re.compile(r"(^|_)(url|webhook|proxy)$")
-
+# ---- showing: redaction by declaration ------------------------------------------------
 
 _SAFE_HEADERS = {"accept", "accept-language", "referer", "user-agent", "cache-control"}
 
 
-def redact(value: Any, key: str = "") -> Any:
-    """Replace secret values with ``***``, by key (``password``, ``*_secret``, ``*token``…);
-    every URL goes through :func:`~monitor.redact.redact_url` (a URL-valued key whole, URLs
-    inside other text one by one); request headers other than a few harmless ones
-    (Authorization, Cookie, tokens…) are always hidden."""
-    if isinstance(value, dict):
-        if key == "headers":
-            return {k: redact_text(v) if k.lower() in _SAFE_HEADERS else "***"
-                    for k, v in value.items()}
-        return {k: redact(v, k) for k, v in value.items()}
+def secret_of(model: type[BaseModel], name: str) -> Secret | None:
+    """The :class:`Secret` declaration of field ``name`` (also inside ``X | None``)."""
+    info = model.model_fields[name]
+    found = next((m for m in info.metadata if isinstance(m, Secret)), None)
+    return found or _find_secret(info.annotation)
+
+
+def _find_secret(annotation: Any) -> Secret | None:
+    for arg in get_args(annotation):
+        if isinstance(arg, Secret):
+            return arg
+        found = _find_secret(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def show_value(declared: Secret | None, value: Any) -> Any:
+    """``value`` as it may be shown to a person under its declaration."""
+    if value is None or declared is None or declared.how == "env":
+        return redact_text(value) if isinstance(value, str) else value
+    if declared.how == "mask":
+        return MASK
+    if declared.how == "url":
+        return redact_url(value)
+    return {k: redact_text(v) if k.lower() in _SAFE_HEADERS else MASK for k, v in value.items()}
+
+
+def shown(model: BaseModel) -> dict[str, Any]:
+    """``model`` dumped as JSON-ready data with every declared secret redacted (nested
+    sections and lists of sections included); undeclared text still has URLs and
+    registered secret values masked."""
+    data = model.model_dump(mode="json")
+    for name in type(model).model_fields:
+        if name not in data:
+            continue
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            data[name] = shown(value)
+        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+            data[name] = [shown(v) for v in value]
+        else:
+            data[name] = _show_plain(secret_of(type(model), name), data[name])
+    return data
+
+
+def _show_plain(declared: Secret | None, value: Any) -> Any:
     if isinstance(value, list):
-        return [redact(v, key) for v in value]
-    if isinstance(value, str):
-        if _SECRET_KEYS.search(key) and not key.endswith("_env"):
-            return "***"
-        if _URL_KEYS.search(key):
-            return redact_url(value)
-        return redact_text(value)
-    return value
+        return [show_value(declared, v) for v in value]
+    return show_value(declared, value)
+
+
+def register_declared_secrets(cfg: Config) -> None:
+    """Register the values of every ``SecretEnv`` variable and ``SecretStr`` field, so
+    they are masked in logs and messages even where a library echoes them."""
+    def walk(model: BaseModel) -> None:
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                walk(value)
+            elif isinstance(value, list):
+                for v in value:
+                    if isinstance(v, BaseModel):
+                        walk(v)
+            elif isinstance(value, str):
+                declared = secret_of(type(model), name)
+                if declared is not None and declared.how == "env":
+                    register_secret(os.environ.get(value))
+                elif declared is not None and declared.how == "mask":
+                    register_secret(value)
+
+    walk(cfg)
 
 
 def _drop_none(value: Any) -> Any:
@@ -346,5 +422,4 @@ def _drop_none(value: Any) -> Any:
 
 def dump_config(cfg: Config) -> str:
     """The effective config as TOML, with defaults filled in and secrets redacted."""
-    data = cfg.model_dump(mode="json")
-    return tomli_w.dumps(redact(_drop_none(data)))
+    return tomli_w.dumps(_drop_none(shown(cfg)))

@@ -21,7 +21,10 @@ RFC 3986 (appendix B) grammar rather than :func:`urllib.parse.urlsplit`, because
 give the original text back; parameters are decoded with :func:`urllib.parse.parse_qsl`.
 
 :func:`redact_text` applies :func:`redact_url` to every URL inside free text (error
-messages). This module imports nothing from the package: every stage may use it.
+messages), and masks every secret value registered with :func:`register_secret` (the
+config registers what its declared secret fields hold and what their ``*_env`` variables
+name, so an SMTP password or robot secret echoed in an error never reaches a log). This
+module imports nothing from the package: every stage may use it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,14 @@ import re
 from urllib.parse import parse_qsl, quote, unquote
 
 MASK = "***"
+_MIN_SECRET = 4                   # shorter values would mask ordinary words
+_SECRETS: set[str] = set()        # values to mask wherever they appear
+
+
+def register_secret(value: str | None) -> None:
+    """Mask ``value`` in every text that :func:`redact_text` shows from now on."""
+    if value and len(value) >= _MIN_SECRET:
+        _SECRETS.add(value)
 
 # RFC 3986, appendix B: scheme, authority, path, query, fragment; always matches.
 _URI = re.compile(r"^(?:([^:/?#]+):)?(?://([^/?#]*))?([^?#]*)(?:(\?)([^#]*))?(?:(#)(.*))?$",
@@ -107,7 +118,12 @@ def redact_text(text: str) -> str:
         core = found.rstrip(".,;:!?)]}")
         return redact_url(core) + found[len(core):]
 
-    return _URL_IN_TEXT.sub(one, text) if "://" in text else text
+    if "://" in text:
+        text = _URL_IN_TEXT.sub(one, text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
 
 
 def _redact(url: str, depth: int) -> str:

@@ -158,3 +158,55 @@ def test_dump_routes_every_url_through_redact_url(tmp_path):
     assert doc["feeds"][0]["headers"]["Referer"] == "http://x/?ticket=***"
     assert doc["feeds"][0]["proxy"] == "http://***@127.0.0.1:3128"
     assert doc["web"]["base_url"] == "https://admin:***@yuqing.example.org"
+
+
+def test_secret_fields_are_declared_on_the_schema():
+    """Every field that can hold a secret says so on the schema: redaction follows the
+    declaration, not a guess from the key's name."""
+    from pydantic import BaseModel
+
+    from monitor.config import Config, secret_of
+
+    undeclared = []
+
+    def walk(model: type[BaseModel], path: str) -> None:
+        for name, info in model.model_fields.items():
+            sub = [a for a in (info.annotation, *getattr(info.annotation, "__args__", ()))
+                   if isinstance(a, type) and issubclass(a, BaseModel)]
+            for arg in getattr(info.annotation, "__args__", ()):  # list[Model]
+                sub += [a for a in getattr(arg, "__args__", ())
+                        if isinstance(a, type) and issubclass(a, BaseModel)]
+            if sub:
+                walk(sub[0], f"{path}{name}.")
+            elif (name in ("url", "webhook", "proxy", "headers", "password")
+                  or name.endswith("_env")) and secret_of(model, name) is None:
+                undeclared.append(path + name)
+
+    walk(Config, "")
+    assert not undeclared
+
+
+def test_dump_redacts_by_declaration_and_masks_env_values(tmp_path, monkeypatch, caplog):
+    import logging
+
+    from monitor.config import load_config
+    from monitor.logsetup import ChineseFormatter
+
+    monkeypatch.setenv("YUQING_SMTP_PASSWORD", "hunter2-very-secret")
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text(
+        '[storage]\npath = "x.db"\n[smtp]\nhost = "127.0.0.1"\n'
+        '[[staff]]\nname = "群"\n'
+        'feishu = { webhook = "https://open.feishu.cn/open-apis/bot/v2/hook/'
+        'b1c2d3e4-aaaa-bbbb-cccc-0123456789ab" }\n', encoding="utf-8")
+    config = load_config(cfg)
+    from monitor.config import dump_config
+
+    dumped = dump_config(config)
+    assert "b1c2d3e4" not in dumped and "/open-apis/bot/v2/hook/***" in dumped
+    assert 'password_env = "YUQING_SMTP_PASSWORD"' in dumped  # the name is shown
+    record = logging.LogRecord("monitor.alerts", logging.ERROR, __file__, 1,
+                               "SMTP 登录失败：%s", ("535 bad password hunter2-very-secret",),
+                               None)
+    line = ChineseFormatter("%(levelname)s %(message)s").format(record)
+    assert "hunter2" not in line and "***" in line
