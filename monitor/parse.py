@@ -16,6 +16,9 @@ Central. Results are timezone-aware UTC. Our own parser reads the raw date strin
 (feedparser reads offset-less times as UTC and ``2020/1/10`` as 1 November); feedparser's
 parsed tuple is the fallback.
 
+Every item ends in ``monitor.finish.finish_feed``: control characters removed from every
+stored field, links checked again.
+
 Item text is hostile: nothing is evaluated, no external entity or DTD is ever loaded
 (feedparser removes entity declarations, expat does not fetch external entities) and
 only http(s) links are kept.
@@ -33,7 +36,6 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import feedparser
@@ -45,6 +47,7 @@ except ImportError:  # pragma: no cover - private API moved
         return None
 
 from .errors import ParseError
+from .finish import finish_feed, safe_link
 from .models import ParsedFeed, ParsedItem
 from .textutil import (
     clean_xml_text,
@@ -52,7 +55,6 @@ from .textutil import (
     decode_feed,
     fix_xml_declaration,
     html_to_text,
-    strip_controls,
     tidy_text,
 )
 
@@ -89,13 +91,7 @@ def parse_feed(content: bytes, *, content_type: str = "", encoding: str | None =
     else:
         feed = _parse_xml_feed(text, timezone, base_url)
     feed.encoding = used
-    for item in feed.items:  # JSON escapes and C1 controls can still carry ESC/CSI
-        item.title = strip_controls(item.title)
-        item.body = strip_controls(item.body)
-        if item.author:
-            item.author = strip_controls(item.author)
-    feed.title = strip_controls(feed.title)
-    return feed
+    return finish_feed(feed)  # JSON escapes and C1 controls can still carry ESC/CSI
 
 
 def _split_content_type(content_type: str) -> tuple[str, str | None]:
@@ -128,7 +124,7 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
     if not entries and result.get("bozo") and not meta.get("title"):
         exc = result.get("bozo_exception")
         raise ParseError(f"订阅源 XML 损坏，无法解析：{exc}", kind="parse")
-    feed_link = _safe_link(meta.get("link"), base_url)
+    feed_link = safe_link(meta.get("link"), base_url)
     items = []
     for entry in entries:
         item = _xml_item(entry, tz, feed_link or base_url)
@@ -169,7 +165,7 @@ def _body(entry: Any) -> str:
 def _xml_item(entry: Any, tz: str, base: str | None) -> ParsedItem | None:
     title = _text_field(entry, "title")
     body = _body(entry)
-    link = _safe_link(entry.get("link"), base)
+    link = safe_link(entry.get("link"), base)
     guid = (entry.get("id") or "").strip() or None
     if not (title or body or link or guid):
         return None
@@ -185,22 +181,6 @@ def _xml_item(entry: Any, tz: str, base: str | None) -> ParsedItem | None:
         author = _WS.sub(" ", html_to_text(author)).strip() or None
     return ParsedItem(guid=guid, link=link, title=title, body=body,
                       published_at=published, author=author)
-
-
-def _safe_link(link: Any, base: str | None) -> str | None:
-    if not isinstance(link, str) or not link.strip():
-        return None
-    link = link.strip()
-    if base:
-        try:
-            link = urljoin(base, link)
-        except ValueError:
-            return None
-    try:
-        scheme = urlsplit(link).scheme.lower()
-    except ValueError:
-        return None
-    return link if scheme in ("http", "https") else None
 
 
 def _ttl(meta: Any) -> float | None:
@@ -228,7 +208,7 @@ def _parse_json_feed(text: str, mime: str, tz: str, base_url: str | None) -> Par
                                 and isinstance(doc.get("items"), list)):
         raise ParseError("JSON 内容不是 JSON Feed（缺少 version/items）", kind="not_feed")
     fmt = "json11" if is_jsonfeed and version.rstrip("/").endswith("1.1") else "json10"
-    feed_link = _safe_link(doc.get("home_page_url"), base_url)
+    feed_link = safe_link(doc.get("home_page_url"), base_url)
     items = []
     raw_items = doc.get("items")
     for it in raw_items if isinstance(raw_items, list) else []:
@@ -252,7 +232,7 @@ def _json_item(it: dict[str, Any], tz: str, base: str | None) -> ParsedItem | No
     title = _WS.sub(" ", decode_entities(s("title"))).strip()
     guid = it.get("id")
     guid = str(guid).strip() if isinstance(guid, str | int) and str(guid).strip() else None
-    link = _safe_link(s("url") or s("external_url"), base)
+    link = safe_link(s("url") or s("external_url"), base)
     if not (title or body or link or guid):
         return None
     authors = it.get("authors") if isinstance(it.get("authors"), list) else [it.get("author")]
