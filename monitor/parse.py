@@ -14,10 +14,12 @@ timestamps. **A date without a UTC offset is taken to be local time in the feed'
 offset.** ``CST`` means China Standard Time (+08:00) when that zone is UTC+8, otherwise US
 Central. Results are timezone-aware UTC. Our own parser reads the raw date string first
 (feedparser reads offset-less times as UTC and ``2020/1/10`` as 1 November); feedparser's
-parsed tuple is the fallback.
+parsed tuple is the fallback. ``parse_date`` only reads dates; whether one is believed
+(not before 1990, not more than a day after the fetch time ``now``) is decided once, for
+every source, by ``monitor.finish.check_date``.
 
 Every item ends in ``monitor.finish.finish_feed``: control characters removed from every
-stored field, links checked again.
+stored field, links checked again, the date policy applied.
 
 Item text is hostile: nothing is evaluated, no external entity or DTD is ever loaded
 (feedparser removes entity declarations, expat does not fetch external entities) and
@@ -73,12 +75,14 @@ _WS = re.compile(r"[ \t\r\n\f\v\xa0]+")
 
 
 def parse_feed(content: bytes, *, content_type: str = "", encoding: str | None = None,
-               timezone: str = "Asia/Shanghai", base_url: str | None = None) -> ParsedFeed:
+               timezone: str = "Asia/Shanghai", base_url: str | None = None,
+               now: datetime | None = None) -> ParsedFeed:
     """Parse feed bytes (RSS, Atom, RDF or JSON Feed) into a ``ParsedFeed``.
 
     ``content_type`` is the HTTP Content-Type (its ``charset`` is used for decoding),
-    ``encoding`` the per-feed override, ``timezone`` the zone of offset-less dates and
-    ``base_url`` the feed's URL (relative links are resolved against it).
+    ``encoding`` the per-feed override, ``timezone`` the zone of offset-less dates,
+    ``base_url`` the feed's URL (relative links are resolved against it) and ``now`` the
+    fetch time (items whose date is missing or not believable are dated then).
     """
     if not content or not content.strip():
         raise ParseError("订阅源返回的内容为空", kind="parse")
@@ -91,7 +95,7 @@ def parse_feed(content: bytes, *, content_type: str = "", encoding: str | None =
     else:
         feed = _parse_xml_feed(text, timezone, base_url)
     feed.encoding = used
-    return finish_feed(feed)  # JSON escapes and C1 controls can still carry ESC/CSI
+    return finish_feed(feed, now=now)  # JSON escapes and C1 controls can still carry ESC/CSI
 
 
 def _split_content_type(content_type: str) -> tuple[str, str | None]:
@@ -287,11 +291,9 @@ def parse_date(value: str | None, tz: str = "Asia/Shanghai") -> datetime | None:
         if result is None:
             struct = _feedparser_date(s)
             result = _from_struct(struct) if struct else None
+        return None if result is None else result.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
-    if result is None or not 1970 <= result.year <= 2100:
-        return None
-    return result.astimezone(UTC)
 
 
 def _parse_local(s: str, zone: ZoneInfo) -> datetime | None:
@@ -365,8 +367,8 @@ def _from_struct(struct: Any) -> datetime | None:
 
 
 def parse_in_worker(content: bytes, content_type: str, encoding: str | None, timezone: str,
-                    base_url: str | None) -> ParsedFeed:
+                    base_url: str | None, now: datetime | None = None) -> ParsedFeed:
     """:func:`parse_feed` with positional arguments, for a process pool: a worker process
-    needs to import only this module."""
+    needs to import only this module (every argument pickles; ``now`` is the fetch time)."""
     return parse_feed(content, content_type=content_type, encoding=encoding,
-                      timezone=timezone, base_url=base_url)
+                      timezone=timezone, base_url=base_url, now=now)

@@ -111,6 +111,16 @@ CREATE INDEX items_feed_hash ON items (feed, content_hash);
     (4, "index of items not scored yet", """
 CREATE INDEX items_unscored ON items (id) WHERE ruleset_version IS NULL AND deleted = 0;
 """),
+    # Items whose date is missing or not believable are dated at their fetch time;
+    # date_note says why (monitor.finish.check_date). Rows stored before are brought in line.
+    (5, "publication dates that are not believed", """
+ALTER TABLE items ADD COLUMN date_note TEXT;
+UPDATE items SET date_note = 'too_old', published_at = fetched_at
+    WHERE published_at < '1989-12-31T16:00:00+00:00';
+UPDATE items SET date_note = 'future', published_at = fetched_at
+    WHERE julianday(published_at) > julianday(fetched_at) + 1;
+UPDATE items SET date_note = 'missing', published_at = fetched_at WHERE published_at IS NULL;
+"""),
 ]
 
 
