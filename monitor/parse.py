@@ -19,7 +19,8 @@ parsed tuple is the fallback. ``parse_date`` only reads dates; whether one is be
 every source, by ``monitor.finish.check_date``.
 
 Every item ends in ``monitor.finish.finish_feed``: control characters removed from every
-stored field, links checked again, the date policy applied.
+stored field, links checked again, the date policy applied. Error messages are Chinese;
+the parser's own (English) exception text goes only to a DEBUG log line.
 
 Item text is hostile: nothing is evaluated, no external entity or DTD is ever loaded
 (feedparser removes entity declarations, expat does not fetch external entities) and
@@ -72,6 +73,7 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _PERIOD_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 604800,
                    "monthly": 2592000, "yearly": 31536000}
 _WS = re.compile(r"[ \t\r\n\f\v\xa0]+")
+_UTF8_DECL = '<?xml version="1.0" encoding="utf-8"?>'
 
 
 def parse_feed(content: bytes, *, content_type: str = "", encoding: str | None = None,
@@ -111,7 +113,11 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
         raise ParseError("返回的是网页（HTML）而不是 RSS/Atom 订阅源，请检查订阅地址", kind="not_feed")
     if "<" not in text[:4096]:
         raise ParseError("内容不是 XML，也不是 JSON Feed，无法识别为订阅源", kind="not_feed")
-    data = fix_xml_declaration(text).encode("utf-8")
+    xml, shift = fix_xml_declaration(text), 0
+    if not xml.startswith("<?xml"):  # ours, on line 1, so expat's line numbers are the feed's
+        xml = _UTF8_DECL + xml
+        shift = len(_UTF8_DECL)
+    data = xml.encode("utf-8")
     # No content-location: feedparser would then "resolve" relative GUIDs into URLs.
     # Links are resolved below against the channel link, else the feed URL.
     headers = {"content-type": "application/xml; charset=utf-8"}
@@ -119,7 +125,8 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
         result = feedparser.parse(io.BytesIO(data), response_headers=headers,
                                   sanitize_html=False, resolve_relative_uris=False)
     except Exception as exc:  # feedparser should not raise; never let hostile input crash us
-        raise ParseError(f"订阅源解析失败：{exc}", kind="parse") from exc
+        log.debug("feedparser raised: %r", exc)
+        raise ParseError("订阅源解析失败：解析器无法处理这份内容", kind="parse") from exc
     version = result.get("version") or ""
     meta = result.get("feed", {})
     entries = result.get("entries", [])
@@ -127,7 +134,8 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
         raise ParseError("内容中没有 RSS/Atom 订阅源结构（不是订阅源）", kind="not_feed")
     if not entries and result.get("bozo") and not meta.get("title"):
         exc = result.get("bozo_exception")
-        raise ParseError(f"订阅源 XML 损坏，无法解析：{exc}", kind="parse")
+        log.debug("feed XML is broken: %r", exc)
+        raise ParseError(f"订阅源 XML 损坏，无法解析{_where(exc, shift)}", kind="parse")
     feed_link = safe_link(meta.get("link"), base_url)
     items = []
     for entry in entries:
@@ -139,6 +147,17 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
                  result.get("bozo_exception"))
     return ParsedFeed(items=items, title=_text_field(meta, "title"), link=feed_link,
                       format=version or "unknown", ttl=_ttl(meta))
+
+
+def _where(exc: Any, shift: int) -> str:
+    """Where expat gave up, as Chinese text (``（第 3 行第 14 列附近）``), or nothing;
+    ``shift`` is the length of the declaration we put in front of line 1."""
+    try:
+        line, col = int(exc.getLineNumber()), int(exc.getColumnNumber())
+    except (AttributeError, TypeError, ValueError):
+        return ""
+    col = max(0, col - shift) if line == 1 else col
+    return f"（第 {line} 行第 {col + 1} 列附近）" if line > 0 else ""
 
 
 def _text_field(obj: Any, key: str) -> str:
@@ -204,8 +223,16 @@ def _ttl(meta: Any) -> float | None:
 def _parse_json_feed(text: str, mime: str, tz: str, base_url: str | None) -> ParsedFeed:
     try:
         doc = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ParseError(f"JSON Feed 格式错误：{exc}", kind="parse") from exc
+    except json.JSONDecodeError as exc:
+        log.debug("JSON Feed does not decode: %s", exc)
+        raise ParseError(f"JSON Feed 格式错误：第 {exc.lineno} 行第 {exc.colno} 列不是合法的 JSON",
+                         kind="parse") from exc
+    except RecursionError as exc:
+        raise ParseError("JSON Feed 格式错误：嵌套层数过多，无法解析", kind="parse") from exc
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        log.debug("JSON Feed does not decode: %s", exc)
+        raise ParseError("JSON Feed 格式错误：含有无法读取的值（如位数过多的数字）",
+                         kind="parse") from exc
     version = doc.get("version") if isinstance(doc, dict) else None
     is_jsonfeed = isinstance(version, str) and version.startswith("https://jsonfeed.org/")
     if not is_jsonfeed and not (mime == "application/feed+json" and isinstance(doc, dict)
