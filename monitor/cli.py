@@ -22,6 +22,7 @@ from . import __version__
 from .cli_i18n import ChineseGroup, usage_error_text
 from .config import Config, default_config_path, dump_config, load_config
 from .errors import ConfigError, MonitorError
+from .terminal import show
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 文档")
 
@@ -369,9 +370,9 @@ def _print_items(rows: list[dict[str, Any]]) -> None:
         click.echo("没有符合条件的条目")
     for r in rows:
         when = r["published_at"] or r["fetched_at"]
-        click.echo(f"[{r['id']}] {when}  {r['feed']}\n    {r['title']}")
+        click.echo(f"[{r['id']}] {when}  {r['feed']}\n    {show(r['title'])}")
         if r["link"]:
-            click.echo(f"    {r['link']}")
+            click.echo(f"    {show(r['link'])}")
 
 
 @main.group()

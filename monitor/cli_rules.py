@@ -13,12 +13,14 @@ from .cli_i18n import ChineseGroup
 from .errors import ConfigError, RuleError
 from .models import LEVELS
 from .rules import Ruleset, check_examples, load_ruleset
+from .terminal import show
 
 
 def highlight(text: str, spans: list[dict[str, Any]], *, color: bool) -> str:
     """Mark every span in ``text`` with 〖〗 (and colour on a terminal); overlaps merge.
 
-    〖〗 rather than 【】, which Chinese headlines use themselves."""
+    〖〗 rather than 【】, which Chinese headlines use themselves. Every piece of ``text``
+    goes through :func:`show` (after the offsets are applied, so they still hold)."""
     ranges = sorted((s["start"], s["end"]) for s in spans)
     merged: list[list[int]] = []
     for start, end in ranges:
@@ -28,11 +30,11 @@ def highlight(text: str, spans: list[dict[str, Any]], *, color: bool) -> str:
             merged.append([start, end])
     out, pos = [], 0
     for start, end in merged:
-        out.append(text[pos:start])
-        hit = text[start:end]
+        out.append(show(text[pos:start]))
+        hit = show(text[start:end])
         out.append(click.style(f"〖{hit}〗", fg="red", bold=True) if color else f"〖{hit}〗")
         pos = end
-    out.append(text[pos:])
+    out.append(show(text[pos:]))
     return "".join(out)
 
 
@@ -131,7 +133,7 @@ def _print_evaluation(doc: dict[str, Any], title: str, body: str) -> None:
             label = "标题" if field == "title" else "正文"
             click.echo(f"{label}：{highlight(*_snippet(text, mine, 200), color=color)}")
     for m in doc["matches"]:
-        words = "、".join(dict.fromkeys(s["text"] for s in m["spans"]))
+        words = "、".join(dict.fromkeys(show(s["text"]) for s in m["spans"]))
         name = m.get("name") or m["rule"]
         click.echo(f"  · {m['rule']}（{name}，{m['category']}，"
                    f"{LEVEL_NAMES.get(m['level'], m['level'])}）：{words}")
@@ -175,7 +177,7 @@ def rules_backtest(state: State, since: str, until: str | None, rules_dir: Path 
         click.echo(line)
         for sign, ids in (("+", add), ("-", rem)):
             for i in ids[:3]:
-                click.echo(f"      {sign} [{i}] {titles.get(i, '')}")
+                click.echo(f"      {sign} [{i}] {show(titles.get(i, ''))}")
 
 
 @rules.command("versions")

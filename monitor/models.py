@@ -13,6 +13,12 @@ LEVEL_NAMES: dict[str, str] = {
     "orange": "重大（橙）",
     "red": "特别重大（红）",
 }
+# Why an item is dated at its fetch time (``items.date_note``; see ``monitor.finish``).
+DATE_NOTES: dict[str, str] = {
+    "missing": "来源未提供发布时间，按抓取时间计",
+    "too_old": "发布时间不可信（早于 1990 年），按抓取时间计",
+    "future": "发布时间不可信（晚于抓取时间一天以上），按抓取时间计",
+}
 
 
 def level_rank(level: str | None) -> int:
@@ -51,6 +57,7 @@ class ParsedItem:
     body: str
     published_at: datetime | None = None  # timezone-aware UTC
     author: str | None = None
+    date_note: str | None = None          # set when published_at is the fetch time (DATE_NOTES)
 
 
 @dataclass
@@ -77,3 +84,4 @@ class Item:
     guid: str | None = None
     score: int | None = None
     level: str | None = None
+    date_note: str | None = None

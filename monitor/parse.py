@@ -14,7 +14,13 @@ timestamps. **A date without a UTC offset is taken to be local time in the feed'
 offset.** ``CST`` means China Standard Time (+08:00) when that zone is UTC+8, otherwise US
 Central. Results are timezone-aware UTC. Our own parser reads the raw date string first
 (feedparser reads offset-less times as UTC and ``2020/1/10`` as 1 November); feedparser's
-parsed tuple is the fallback.
+parsed tuple is the fallback. ``parse_date`` only reads dates; whether one is believed
+(not before 1990, not more than a day after the fetch time ``now``) is decided once, for
+every source, by ``monitor.finish.check_date``.
+
+Every item ends in ``monitor.finish.finish_feed``: control characters removed from every
+stored field, links checked again, the date policy applied. Error messages are Chinese;
+the parser's own (English) exception text goes only to a DEBUG log line.
 
 Item text is hostile: nothing is evaluated, no external entity or DTD is ever loaded
 (feedparser removes entity declarations, expat does not fetch external entities) and
@@ -33,7 +39,6 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import feedparser
@@ -45,6 +50,7 @@ except ImportError:  # pragma: no cover - private API moved
         return None
 
 from .errors import ParseError
+from .finish import finish_feed, safe_link
 from .models import ParsedFeed, ParsedItem
 from .textutil import (
     clean_xml_text,
@@ -52,7 +58,6 @@ from .textutil import (
     decode_feed,
     fix_xml_declaration,
     html_to_text,
-    strip_controls,
     tidy_text,
 )
 
@@ -68,15 +73,18 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _PERIOD_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 604800,
                    "monthly": 2592000, "yearly": 31536000}
 _WS = re.compile(r"[ \t\r\n\f\v\xa0]+")
+_UTF8_DECL = '<?xml version="1.0" encoding="utf-8"?>'
 
 
 def parse_feed(content: bytes, *, content_type: str = "", encoding: str | None = None,
-               timezone: str = "Asia/Shanghai", base_url: str | None = None) -> ParsedFeed:
+               timezone: str = "Asia/Shanghai", base_url: str | None = None,
+               now: datetime | None = None) -> ParsedFeed:
     """Parse feed bytes (RSS, Atom, RDF or JSON Feed) into a ``ParsedFeed``.
 
     ``content_type`` is the HTTP Content-Type (its ``charset`` is used for decoding),
-    ``encoding`` the per-feed override, ``timezone`` the zone of offset-less dates and
-    ``base_url`` the feed's URL (relative links are resolved against it).
+    ``encoding`` the per-feed override, ``timezone`` the zone of offset-less dates,
+    ``base_url`` the feed's URL (relative links are resolved against it) and ``now`` the
+    fetch time (items whose date is missing or not believable are dated then).
     """
     if not content or not content.strip():
         raise ParseError("订阅源返回的内容为空", kind="parse")
@@ -89,13 +97,7 @@ def parse_feed(content: bytes, *, content_type: str = "", encoding: str | None =
     else:
         feed = _parse_xml_feed(text, timezone, base_url)
     feed.encoding = used
-    for item in feed.items:  # JSON escapes and C1 controls can still carry ESC/CSI
-        item.title = strip_controls(item.title)
-        item.body = strip_controls(item.body)
-        if item.author:
-            item.author = strip_controls(item.author)
-    feed.title = strip_controls(feed.title)
-    return feed
+    return finish_feed(feed, now=now)  # JSON escapes and C1 controls can still carry ESC/CSI
 
 
 def _split_content_type(content_type: str) -> tuple[str, str | None]:
@@ -111,7 +113,11 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
         raise ParseError("返回的是网页（HTML）而不是 RSS/Atom 订阅源，请检查订阅地址", kind="not_feed")
     if "<" not in text[:4096]:
         raise ParseError("内容不是 XML，也不是 JSON Feed，无法识别为订阅源", kind="not_feed")
-    data = fix_xml_declaration(text).encode("utf-8")
+    xml, shift = fix_xml_declaration(text), 0
+    if not xml.startswith("<?xml"):  # ours, on line 1, so expat's line numbers are the feed's
+        xml = _UTF8_DECL + xml
+        shift = len(_UTF8_DECL)
+    data = xml.encode("utf-8")
     # No content-location: feedparser would then "resolve" relative GUIDs into URLs.
     # Links are resolved below against the channel link, else the feed URL.
     headers = {"content-type": "application/xml; charset=utf-8"}
@@ -119,7 +125,8 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
         result = feedparser.parse(io.BytesIO(data), response_headers=headers,
                                   sanitize_html=False, resolve_relative_uris=False)
     except Exception as exc:  # feedparser should not raise; never let hostile input crash us
-        raise ParseError(f"订阅源解析失败：{exc}", kind="parse") from exc
+        log.debug("feedparser raised: %r", exc)
+        raise ParseError("订阅源解析失败：解析器无法处理这份内容", kind="parse") from exc
     version = result.get("version") or ""
     meta = result.get("feed", {})
     entries = result.get("entries", [])
@@ -127,8 +134,9 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
         raise ParseError("内容中没有 RSS/Atom 订阅源结构（不是订阅源）", kind="not_feed")
     if not entries and result.get("bozo") and not meta.get("title"):
         exc = result.get("bozo_exception")
-        raise ParseError(f"订阅源 XML 损坏，无法解析：{exc}", kind="parse")
-    feed_link = _safe_link(meta.get("link"), base_url)
+        log.debug("feed XML is broken: %r", exc)
+        raise ParseError(f"订阅源 XML 损坏，无法解析{_where(exc, shift)}", kind="parse")
+    feed_link = safe_link(meta.get("link"), base_url)
     items = []
     for entry in entries:
         item = _xml_item(entry, tz, feed_link or base_url)
@@ -139,6 +147,17 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
                  result.get("bozo_exception"))
     return ParsedFeed(items=items, title=_text_field(meta, "title"), link=feed_link,
                       format=version or "unknown", ttl=_ttl(meta))
+
+
+def _where(exc: Any, shift: int) -> str:
+    """Where expat gave up, as Chinese text (``（第 3 行第 14 列附近）``), or nothing;
+    ``shift`` is the length of the declaration we put in front of line 1."""
+    try:
+        line, col = int(exc.getLineNumber()), int(exc.getColumnNumber())
+    except (AttributeError, TypeError, ValueError):
+        return ""
+    col = max(0, col - shift) if line == 1 else col
+    return f"（第 {line} 行第 {col + 1} 列附近）" if line > 0 else ""
 
 
 def _text_field(obj: Any, key: str) -> str:
@@ -169,7 +188,7 @@ def _body(entry: Any) -> str:
 def _xml_item(entry: Any, tz: str, base: str | None) -> ParsedItem | None:
     title = _text_field(entry, "title")
     body = _body(entry)
-    link = _safe_link(entry.get("link"), base)
+    link = safe_link(entry.get("link"), base)
     guid = (entry.get("id") or "").strip() or None
     if not (title or body or link or guid):
         return None
@@ -185,22 +204,6 @@ def _xml_item(entry: Any, tz: str, base: str | None) -> ParsedItem | None:
         author = _WS.sub(" ", html_to_text(author)).strip() or None
     return ParsedItem(guid=guid, link=link, title=title, body=body,
                       published_at=published, author=author)
-
-
-def _safe_link(link: Any, base: str | None) -> str | None:
-    if not isinstance(link, str) or not link.strip():
-        return None
-    link = link.strip()
-    if base:
-        try:
-            link = urljoin(base, link)
-        except ValueError:
-            return None
-    try:
-        scheme = urlsplit(link).scheme.lower()
-    except ValueError:
-        return None
-    return link if scheme in ("http", "https") else None
 
 
 def _ttl(meta: Any) -> float | None:
@@ -220,15 +223,23 @@ def _ttl(meta: Any) -> float | None:
 def _parse_json_feed(text: str, mime: str, tz: str, base_url: str | None) -> ParsedFeed:
     try:
         doc = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ParseError(f"JSON Feed 格式错误：{exc}", kind="parse") from exc
+    except json.JSONDecodeError as exc:
+        log.debug("JSON Feed does not decode: %s", exc)
+        raise ParseError(f"JSON Feed 格式错误：第 {exc.lineno} 行第 {exc.colno} 列不是合法的 JSON",
+                         kind="parse") from exc
+    except RecursionError as exc:
+        raise ParseError("JSON Feed 格式错误：嵌套层数过多，无法解析", kind="parse") from exc
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        log.debug("JSON Feed does not decode: %s", exc)
+        raise ParseError("JSON Feed 格式错误：含有无法读取的值（如位数过多的数字）",
+                         kind="parse") from exc
     version = doc.get("version") if isinstance(doc, dict) else None
     is_jsonfeed = isinstance(version, str) and version.startswith("https://jsonfeed.org/")
     if not is_jsonfeed and not (mime == "application/feed+json" and isinstance(doc, dict)
                                 and isinstance(doc.get("items"), list)):
         raise ParseError("JSON 内容不是 JSON Feed（缺少 version/items）", kind="not_feed")
     fmt = "json11" if is_jsonfeed and version.rstrip("/").endswith("1.1") else "json10"
-    feed_link = _safe_link(doc.get("home_page_url"), base_url)
+    feed_link = safe_link(doc.get("home_page_url"), base_url)
     items = []
     raw_items = doc.get("items")
     for it in raw_items if isinstance(raw_items, list) else []:
@@ -252,7 +263,7 @@ def _json_item(it: dict[str, Any], tz: str, base: str | None) -> ParsedItem | No
     title = _WS.sub(" ", decode_entities(s("title"))).strip()
     guid = it.get("id")
     guid = str(guid).strip() if isinstance(guid, str | int) and str(guid).strip() else None
-    link = _safe_link(s("url") or s("external_url"), base)
+    link = safe_link(s("url") or s("external_url"), base)
     if not (title or body or link or guid):
         return None
     authors = it.get("authors") if isinstance(it.get("authors"), list) else [it.get("author")]
@@ -307,11 +318,9 @@ def parse_date(value: str | None, tz: str = "Asia/Shanghai") -> datetime | None:
         if result is None:
             struct = _feedparser_date(s)
             result = _from_struct(struct) if struct else None
+        return None if result is None else result.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
-    if result is None or not 1970 <= result.year <= 2100:
-        return None
-    return result.astimezone(UTC)
 
 
 def _parse_local(s: str, zone: ZoneInfo) -> datetime | None:
@@ -385,8 +394,8 @@ def _from_struct(struct: Any) -> datetime | None:
 
 
 def parse_in_worker(content: bytes, content_type: str, encoding: str | None, timezone: str,
-                    base_url: str | None) -> ParsedFeed:
+                    base_url: str | None, now: datetime | None = None) -> ParsedFeed:
     """:func:`parse_feed` with positional arguments, for a process pool: a worker process
-    needs to import only this module."""
+    needs to import only this module (every argument pickles; ``now`` is the fetch time)."""
     return parse_feed(content, content_type=content_type, encoding=encoding,
-                      timezone=timezone, base_url=base_url)
+                      timezone=timezone, base_url=base_url, now=now)

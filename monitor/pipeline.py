@@ -96,7 +96,7 @@ class Pipeline:
             log.exception("抓取时出现意外错误 feed=%s", feed.name)
             return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
         try:
-            parsed = None if result.not_modified else await self._parse(feed, result)
+            parsed = None if result.not_modified else await self._parse(feed, result, now)
             return await loop.run_in_executor(self.executor, self.process, feed, result, now,
                                               parsed, state.get("ttl"))
         except FetchError as e:
@@ -107,12 +107,12 @@ class Pipeline:
             log.exception("处理时出现意外错误 feed=%s", feed.name)
             return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
 
-    async def _parse(self, feed: FeedConfig, result: FetchResult) -> ParsedFeed:
+    async def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
         """Parse in the process pool; if the pool broke (a worker was killed, e.g. by the
         OOM killer), replace it and parse this body in the worker thread instead."""
         loop = asyncio.get_running_loop()
         args = (result.content, result.content_type, feed.encoding or None, feed.timezone,
-                result.url)
+                result.url, now)
         pool = self.parse_executor
         if pool is not None:
             try:
@@ -139,7 +139,7 @@ class Pipeline:
             return FeedOutcome(feed.name, True, 304, next_check_at=nxt)
         if parsed is None:
             parsed = parse_in_worker(result.content, result.content_type, feed.encoding or None,
-                                     feed.timezone, result.url)
+                                     feed.timezone, result.url, now)
         stored = self.store.store_items(feed.name, parsed.items, now=now)
         new = [s.id for s in stored if s.status == "new"]
         changed = [s.id for s in stored if s.status == "changed"]

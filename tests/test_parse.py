@@ -215,6 +215,25 @@ def test_rejects(data: bytes, ctype: str, kind: str) -> None:
     assert str(exc.value)
 
 
+@pytest.mark.parametrize(("data", "says"), [
+    (b'{"version": "https://jsonfeed.org/version/1.1",\n "items": [}', "第 2 行第 12 列"),
+    (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "第 1 行第 59 列"),
+    (b'{"version": "https://jsonfeed.org/version/1.1", "items": [], "n": ' + b"9" * 5000 + b"}",
+     "位数过多"),
+    (b"[" * 200_000, "嵌套层数过多"),
+    (b"<rss version='2.0'><chan", "第 1 行第 20 列"),
+    (b'<?xml version="1.0"?>\n<rss version="2.0">\n<chan&nel>', "第 3 行第 6 列"),
+], ids=["json-line-2", "json-truncated", "json-huge-int", "json-deep", "xml-no-declaration",
+        "xml-line-3"])
+def test_parse_errors_are_chinese_and_say_where(data: bytes, says: str) -> None:
+    """No English exception text in the message users see; the place in the file instead."""
+    with pytest.raises(ParseError) as exc:
+        parse_feed(data)
+    message = str(exc.value)
+    assert says in message, message
+    assert not re.search(r"[A-Za-z]", re.sub(r"JSON Feed|JSON|XML", "", message)), message
+
+
 def test_empty_but_valid_feed() -> None:
     feed = parse_feed("<rss version='2.0'><channel><title>空</title></channel></rss>".encode())
     assert feed.items == [] and feed.title == "空"

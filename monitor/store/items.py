@@ -64,7 +64,10 @@ class ItemsMixin:
 
     def store_items(self, feed: str, items: list[ParsedItem], *,
                     now: datetime | None = None) -> list[StoredItem]:
-        """Insert new items and update changed ones; returns only those new or changed."""
+        """Insert new items and update changed ones; returns only those new or changed.
+
+        An item dated at its fetch time (``date_note`` set, see ``monitor.finish``) keeps
+        the date it was first stored under when it changes: a re-fetch never moves it."""
         now_s = iso(now or utcnow())
         out: list[StoredItem] = []
         links = Counter(i.link for i in items if i.link)
@@ -76,7 +79,7 @@ class ItemsMixin:
                 record = {
                     "guid": item.guid, "link": item.link, "title": item.title,
                     "body": item.body, "author": item.author, "content_hash": chash,
-                    "published_at": iso(item.published_at),
+                    "published_at": iso(item.published_at), "date_note": item.date_note,
                 }
                 if row is None:
                     record.update({"feed": feed, "dedup_key": key, "fetched_at": now_s})
@@ -91,6 +94,8 @@ class ItemsMixin:
                 elif row["deleted"]:
                     continue
                 elif row["content_hash"] != chash:
+                    if item.date_note:  # dated at a fetch time: keep the first one
+                        del record["published_at"], record["date_note"]
                     record["updated_at"] = now_s
                     self.db["items"].update(row["id"], record)
                     self._index(row["id"], item.title, item.body, replace=True)
