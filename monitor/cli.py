@@ -301,9 +301,9 @@ def feeds_status(state: State, as_json: bool) -> None:
         if d["overdue"]:
             late = describe_duration((now - parse_iso(d["next_check_at"])).total_seconds())
             mark += f"，逾期 {late} 未抓取（守护进程是否在运行？）"
-        line = f"{d['name']}  [{mark}]  条目 {d['items_total']}  最近成功 {d['last_success_at'] or '—'}"
+        line = f"{show(d['name'])}  [{mark}]  条目 {d['items_total']}  最近成功 {d['last_success_at'] or '—'}"
         if d["consecutive_failures"]:
-            line += f"  连续失败 {d['consecutive_failures']} 次：{d['last_error']}"
+            line += f"  连续失败 {d['consecutive_failures']} 次：{show(d['last_error'] or '')}"
         if d["rearmed_at"]:
             line += f"  调度自检 {d['rearmed_at']}：{d['rearm_note']}"
         click.echo(line)
