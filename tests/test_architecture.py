@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "monitor"
 
 # Stage order; a stage module may import only earlier stages (and the shared modules).
-STAGES = ["fetch", "schedule", "textutil", "finish", "parse", "normalize", "store", "rules",
+STAGES = ["fetch", "schedule", "parse", "normalize", "store", "rules",
           "incidents", "alerts", "report"]
 SHARED = {"models", "errors", "config", "config_report", "durations", "redact"}
-TIERS = {"pipeline", "daemon", "cli", "cli_rules", "web", "scaffold", "opml", "__main__",
+TIERS = {"pipeline", "daemon", "cli", "web", "scaffold", "opml", "__main__",
          "__init__", "rulekeeper", "backtest", "terminal"}
 
 

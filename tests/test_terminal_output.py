@@ -14,9 +14,9 @@ import tty
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.finish import finish_item
 from monitor.models import ParsedItem
 from monitor.parse import parse_feed
+from monitor.parse.finish import finish_item
 from monitor.rulekeeper import RuleKeeper
 from monitor.store import Store
 from monitor.terminal import show

@@ -1,22 +1,12 @@
-"""Feed bytes -> ``ParsedFeed``: decoding, feedparser (RSS 0.9x/1.0/2.0, Atom), JSON Feed, dates.
+"""Feed bytes -> ``ParsedFeed``: feedparser (RSS 0.9x/1.0/2.0, Atom) and JSON Feed.
 
-Pipeline: ``decode_feed`` (see ``monitor.textutil``) -> drop characters XML 1.0 forbids ->
+Pipeline: ``decode_feed`` (see ``monitor.parse.charset``) -> drop characters XML 1.0 forbids ->
 rewrite the XML declaration to UTF-8 -> feedparser on UTF-8 bytes (so it never re-decodes).
 feedparser's ``bozo`` flag alone does not reject a feed: whatever its lenient parser
 recovers is used. A page with no feed structure (an HTML 404 page or homepage served in
 place of the feed) raises ``ParseError(kind="not_feed")``; empty or hopeless input raises
 ``ParseError(kind="parse")``.
 
-Dates (``parse_date``): RFC 822 (also with Chinese weekday/month names), ISO 8601,
-``2020/1/10 14:33:00``, ``2020-01-10 14:33``, ``2020年1月10日 14:33``, date-only and Unix
-timestamps. **A date without a UTC offset is taken to be local time in the feed's
-``timezone`` (default Asia/Shanghai), because Chinese sites publish local time without an
-offset.** ``CST`` means China Standard Time (+08:00) when that zone is UTC+8, otherwise US
-Central. Results are timezone-aware UTC. Our own parser reads the raw date string first
-(feedparser reads offset-less times as UTC and ``2020/1/10`` as 1 November); feedparser's
-parsed tuple is the fallback. ``parse_date`` only reads dates; whether one is believed
-(not before 1990, not more than a day after the fetch time ``now``) is decided once, for
-every source, by ``monitor.finish.check_date``.
 
 Every item ends in ``monitor.finish.finish_feed``: control characters removed from every
 stored field, links checked again, the date policy applied. Error messages are Chinese;
@@ -29,37 +19,22 @@ only http(s) links are kept.
 
 from __future__ import annotations
 
-import calendar
-import email.utils
 import io
 import json
 import logging
 import re
-import unicodedata
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import feedparser
 
-try:  # feedparser's own date parsers: the last resort for exotic formats
-    from feedparser.datetimes import _parse_date as _feedparser_date
-except ImportError:  # pragma: no cover - private API moved
-    def _feedparser_date(value: str) -> Any:
-        return None
-
-from .errors import ParseError
+from ..errors import ParseError
+from ..models import ParsedFeed, ParsedItem
+from .charset import decode_feed
+from .dates import _from_struct, parse_date
 from .finish import finish_feed, safe_link
-from .models import ParsedFeed, ParsedItem
-from .textutil import (
-    clean_xml_text,
-    decode_entities,
-    decode_feed,
-    fix_xml_declaration,
-    html_to_text,
-    tidy_text,
-)
+from .html import decode_entities, html_to_text, tidy_text
+from .xmlclean import clean_xml_text, fix_xml_declaration
 
 __all__ = ["decode_feed", "html_to_text", "parse_date", "parse_feed"]
 
@@ -125,7 +100,7 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
         result = feedparser.parse(io.BytesIO(data), response_headers=headers,
                                   sanitize_html=False, resolve_relative_uris=False)
     except Exception as exc:  # feedparser should not raise; never let hostile input crash us
-        log.debug("feedparser raised: %r", exc)
+        log.debug("feedparser 出错：%r", exc)
         raise ParseError("订阅源解析失败：解析器无法处理这份内容", kind="parse") from exc
     version = result.get("version") or ""
     meta = result.get("feed", {})
@@ -134,7 +109,7 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
         raise ParseError("内容中没有 RSS/Atom 订阅源结构（不是订阅源）", kind="not_feed")
     if not entries and result.get("bozo") and not meta.get("title"):
         exc = result.get("bozo_exception")
-        log.debug("feed XML is broken: %r", exc)
+        log.debug("订阅源 XML 损坏：%r", exc)
         raise ParseError(f"订阅源 XML 损坏，无法解析{_where(exc, shift)}", kind="parse")
     feed_link = safe_link(meta.get("link"), base_url)
     items = []
@@ -143,7 +118,7 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
         if item is not None:
             items.append(item)
     if result.get("bozo"):
-        log.info("feed is not well-formed, recovered %d items: %s", len(items),
+        log.info("订阅源格式不规范，已尽量读出 %d 条：%s", len(items),
                  result.get("bozo_exception"))
     return ParsedFeed(items=items, title=_text_field(meta, "title"), link=feed_link,
                       format=version or "unknown", ttl=_ttl(meta))
@@ -224,13 +199,13 @@ def _parse_json_feed(text: str, mime: str, tz: str, base_url: str | None) -> Par
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        log.debug("JSON Feed does not decode: %s", exc)
+        log.debug("JSON Feed 无法解析：%s", exc)
         raise ParseError(f"JSON Feed 格式错误：第 {exc.lineno} 行第 {exc.colno} 列不是合法的 JSON",
                          kind="parse") from exc
     except RecursionError as exc:
         raise ParseError("JSON Feed 格式错误：嵌套层数过多，无法解析", kind="parse") from exc
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
-        log.debug("JSON Feed does not decode: %s", exc)
+        log.debug("JSON Feed 无法解析：%s", exc)
         raise ParseError("JSON Feed 格式错误：含有无法读取的值（如位数过多的数字）",
                          kind="parse") from exc
     version = doc.get("version") if isinstance(doc, dict) else None
@@ -271,126 +246,6 @@ def _json_item(it: dict[str, Any], tz: str, base: str | None) -> ParsedItem | No
     return ParsedItem(guid=guid, link=link, title=title, body=body,
                       published_at=parse_date(s("date_published") or s("date_modified"), tz),
                       author=", ".join(names) or None)
-
-
-# ---------------------------------------------------------------- dates
-
-_CN_MONTHS = {"十二": 12, "十一": 11, "十": 10, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_WEEKDAY = re.compile(r"[(（]?(?:星期|礼拜|禮拜|周|週)[一二三四五六日天][)）]?\s*,?\s*")
-_CN_YMD = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号號]?")
-_CN_HMS = re.compile(r"(\d{1,2})\s*[时時点點]\s*(?:(\d{1,2})\s*分)?(?:\s*(\d{1,2})\s*秒)?")
-_CN_MONTH = re.compile(r"(十二|十一|十|[一二三四五六七八九])\s*月|(\d{1,2})\s*月")
-_AMPM = re.compile(r"(上午|凌晨|早上|中午|下午|晚上|傍晚|AM|PM)", re.IGNORECASE)
-_NUMERIC = re.compile(
-    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
-    r"(?:(?:T|\s+)(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:[.,]\d+)?)?)?"
-    r"\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$",
-    re.IGNORECASE,
-)
-_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?(Z)?$")
-
-
-@lru_cache(maxsize=32)
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("unknown timezone %r, using Asia/Shanghai", name)
-        return ZoneInfo("Asia/Shanghai")
-
-
-def parse_date(value: str | None, tz: str = "Asia/Shanghai") -> datetime | None:
-    """Parse a feed date into a timezone-aware UTC datetime, or ``None`` if unreadable.
-
-    A date without an offset is local time in ``tz`` (default Asia/Shanghai: Chinese sites
-    publish local time without an offset). See the module docstring for the formats.
-    """
-    if not value or not isinstance(value, str):
-        return None
-    s = unicodedata.normalize("NFKC", value).strip()[:100]
-    if not s:
-        return None
-    zone = _zone(tz)
-    try:
-        result = _parse_local(s, zone)
-        if result is None:
-            struct = _feedparser_date(s)
-            result = _from_struct(struct) if struct else None
-        return None if result is None else result.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
-def _parse_local(s: str, zone: ZoneInfo) -> datetime | None:
-    if s.isdigit() and len(s) in (10, 13):
-        return datetime.fromtimestamp(int(s[:10]), UTC)
-    pm = None
-    if (m := _AMPM.search(s)) is not None:
-        pm = m.group(1).lower() in ("下午", "晚上", "傍晚", "pm", "中午")
-        s = _AMPM.sub(" ", s)
-    beijing = "北京时间" in s or "北京時間" in s
-    s = s.replace("北京时间", " ").replace("北京時間", " ")
-    s = _WEEKDAY.sub("", s)
-    s = _CN_YMD.sub(lambda m: f"{m[1]}-{m[2]}-{m[3]} ", s)
-    s = _CN_HMS.sub(lambda m: f"{m[1]}:{m[2] or '00'}" + (f":{m[3]}" if m[3] else ""), s)
-    s = re.sub(r"\s+", " ", s).strip()
-    if re.search(r"\bCST$", s):
-        china = zone.utcoffset(datetime(2020, 1, 1)) == timedelta(hours=8)
-        s = s[:-3] + ("+0800" if china else "-0600")
-    if beijing and not re.search(r"([+-]\d{2}:?\d{2}|Z|GMT|UTC)$", s):
-        s += " +0800"
-    dt = _numeric(s, zone) or _rfc822(s, zone)
-    if dt is not None and pm is not None and dt.hour < 12 and pm:
-        dt += timedelta(hours=12)
-    return dt
-
-
-def _numeric(s: str, zone: ZoneInfo) -> datetime | None:
-    m = _NUMERIC.match(s) or _COMPACT.match(s)
-    if m is None:
-        return None
-    y, mo, d, hh, mi, ss, off = m.groups()
-    dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0))
-    if not off:
-        return dt.replace(tzinfo=zone)
-    off = off.upper()
-    if off in ("Z", "UTC", "GMT"):
-        return dt.replace(tzinfo=UTC)
-    sign = -1 if off[0] == "-" else 1
-    digits = off[1:].replace(":", "")
-    delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-    return dt.replace(tzinfo=UTC) - sign * delta
-
-
-def _rfc822(s: str, zone: ZoneInfo) -> datetime | None:
-    def month(m: re.Match[str]) -> str:
-        n = _CN_MONTHS[m[1]] if m[1] else int(m[2])
-        return f" {_EN_MONTHS[n - 1]} " if 1 <= n <= 12 else m[0]
-
-    s = _CN_MONTH.sub(month, s)
-    if not re.search(r"[A-Za-z]{3}", s):
-        return None
-    s = re.sub(r"\s+", " ", s).strip()
-    parsed = email.utils.parsedate_tz(s)
-    if parsed is None and not re.search(r"\d:\d", s):
-        parsed = email.utils.parsedate_tz(s + " 00:00:00")  # date only
-    if parsed is None:
-        return None
-    dt = datetime(*parsed[:6])
-    last = s.rsplit(" ", 1)[-1]
-    has_zone = re.fullmatch(r"[+-]\d{2}:?\d{2}|[A-Za-z]{1,5}", last) and last[:3].title() not in _EN_MONTHS
-    if not has_zone:
-        return dt.replace(tzinfo=zone)
-    return dt.replace(tzinfo=UTC) - timedelta(seconds=parsed[9] or 0)
-
-
-def _from_struct(struct: Any) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(calendar.timegm(struct), UTC)
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 def parse_in_worker(content: bytes, content_type: str, encoding: str | None, timezone: str,

@@ -1,4 +1,4 @@
-"""Bytes -> text for feeds: charset detection, XML cleanup and HTML -> readable text.
+"""Bytes -> text: which charset a feed or page is in, and decoding it.
 
 ``decode_feed`` picks the encoding in this order, stopping at the first source that
 decodes cleanly:
@@ -22,16 +22,10 @@ Big5-HKSCS.
 from __future__ import annotations
 
 import codecs
-import html as _html
 import logging
 import re
-import threading
 import unicodedata
 from functools import lru_cache
-from html.parser import HTMLParser
-
-import lxml.html
-from lxml import etree
 
 log = logging.getLogger(__name__)
 
@@ -247,11 +241,11 @@ def decode_feed(content: bytes, *, http_charset: str | None = None,
     """Decode feed bytes to text; returns ``(text, encoding_used)`` (see module docstring)."""
     enc = normalize_encoding(override)
     if override and enc is None:
-        log.warning("unknown encoding override %r ignored", override)
+        log.warning("未知的编码设置 %r，已忽略", override)
     if enc:
         text = _try(content, enc)
         if text is None:
-            log.warning("bytes are not valid %s; undecodable bytes replaced", enc)
+            log.warning("内容不是合法的 %s 编码，无法解码的字节已替换", enc)
             text = content.decode(enc, "replace")
         return text.removeprefix("\ufeff"), enc
     for bom, bom_enc in _BOMS:
@@ -272,145 +266,3 @@ def _sniff_declaration(content: bytes) -> str | None:
             return enc
     m = _XML_DECL_ENC.match(head)
     return normalize_encoding(m.group(1).decode("ascii")) if m else None
-
-
-# ---------------------------------------------------------------- XML cleanup
-
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_ILLEGAL_REF = re.compile(
-    r"&#(?:0*(?:[0-8]|1[1-2]|1[4-9]|2\d|3[01])|[xX]0*(?:[0-8]|[bBcCeEfF]|1[0-9a-fA-F]|[dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]));"
-)
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
-
-
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def strip_controls(text: str) -> str:
-    """Drop C0/C1 control characters (keeping tab and line breaks): item text reaches
-    terminals, logs and mail, where ESC and CSI sequences must never arrive."""
-    return _CONTROLS.sub("", text)
-
-
-def clean_xml_text(text: str) -> str:
-    """Drop characters (and numeric references to them) that XML 1.0 forbids."""
-    text = _ILLEGAL_XML.sub("", text.removeprefix("\ufeff"))
-    return _ILLEGAL_REF.sub("", text)
-
-
-def fix_xml_declaration(text: str) -> str:
-    """Replace any XML declaration with one that says UTF-8 (the bytes we hand on)."""
-    m = _XML_DECL.match(text)
-    if m:
-        return '<?xml version="1.0" encoding="utf-8"?>\n' + text[m.end():]
-    return text
-
-
-# ---------------------------------------------------------------- HTML -> text
-
-_BLOCK = frozenset((
-    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details",
-    "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
-    "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "legend",
-    "li", "main", "menu", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td",
-    "tfoot", "th", "thead", "tr", "ul",
-))
-_SKIP = frozenset((
-    "script", "style", "noscript", "template", "head", "title", "iframe", "object", "embed",
-    "svg", "math", "select", "option", "button", "textarea", "canvas", "audio", "video",
-))
-_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_SPACES = re.compile(r"[ \t\r\f\v\xa0]+")
-_LOCAL = threading.local()  # lxml parser objects must not be shared between threads
-
-
-def _parser() -> etree.HTMLParser:
-    parser = getattr(_LOCAL, "parser", None)
-    if parser is None:
-        parser = _LOCAL.parser = lxml.html.HTMLParser(
-            remove_comments=True, remove_pis=True, no_network=True, encoding="utf-8",
-            default_doctype=False)
-    return parser
-
-
-class _FlatText(HTMLParser):
-    """Fallback for documents lxml refuses (nesting deeper than libxml2's limit)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP:
-            self.skip += 1
-        elif tag == "br" or tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.parts.append(data)
-
-
-def decode_entities(text: str) -> str:
-    """Decode leftover (e.g. double-escaped) character references that end in ``;``."""
-    if "&" not in text:
-        return text
-    return _ENTITY.sub(lambda m: _html.unescape(m.group(0)), text)
-
-
-def html_to_text(html: str) -> str:
-    """Readable plain text from (hostile) HTML.
-
-    Block elements and ``<br>`` become line breaks; scripts, styles and other non-text
-    elements are dropped; entities are decoded; whitespace is collapsed within each line;
-    blank lines are removed. Never fetches or evaluates anything.
-    """
-    if not html or not html.strip():
-        return ""
-    html = clean_xml_text(html)
-    if "<" not in html:
-        return tidy_text(decode_entities(html))
-    parser = _parser()
-    try:
-        root = etree.fromstring(html.encode("utf-8", "replace"), parser)
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        root = None
-    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
-        flat = _FlatText()
-        flat.feed(html)
-        flat.close()
-        return tidy_text("".join(flat.parts))
-    if root is None:
-        return ""
-    parts: list[str] = []
-    walker = etree.iterwalk(root, events=("start", "end"))
-    for event, el in walker:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        tag = tag.lower()
-        if event == "start":
-            if tag in _SKIP:
-                walker.skip_subtree()
-                continue
-            if tag == "br" or tag in _BLOCK:
-                parts.append("\n")
-            if el.text:
-                parts.append(el.text)
-        else:
-            if tag in _BLOCK:
-                parts.append("\n")
-            if el.tail:
-                parts.append(el.tail)
-    return tidy_text("".join(parts))
-
-
-def tidy_text(text: str) -> str:
-    """Plain text -> entities decoded, whitespace collapsed per line, blank lines dropped."""
-    lines = (_SPACES.sub(" ", line).strip() for line in decode_entities(text).splitlines())
-    return "\n".join(line for line in lines if line)

@@ -1,6 +1,6 @@
 """The last step of every source parser: what a parsed item may carry into the store.
 
-Every parser (RSS/Atom/JSON Feed in ``monitor.parse``, and the HTML/JSON page sources)
+Every parser (RSS/Atom/JSON Feed in ``monitor.parse.feeds``, and the HTML/JSON page sources)
 ends with :func:`finish_feed`, the one place where
 
 - C0/C1 control characters are removed from every text field that is stored (title,
@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-from .models import ParsedFeed, ParsedItem
-from .textutil import strip_controls
+from ..models import ParsedFeed, ParsedItem
+from .xmlclean import strip_controls
 
 __all__ = ["DATE_FLOOR", "FUTURE_SLACK", "check_date", "finish_feed", "finish_item",
            "safe_link"]

@@ -1,57 +1,22 @@
-"""``yuqing rules …`` and ``yuqing items scored``: check, try, backtest and trace rules."""
+"""``yuqing rules ...`` and ``yuqing items scored``: check, try, backtest and trace rules."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli import JSON_OPTION, State, emit_json, items, open_store, parse_when, pass_state
-from .cli_i18n import ChineseGroup
-from .errors import ConfigError, RuleError
-from .models import LEVELS
-from .rules import Ruleset, check_examples, load_ruleset
-from .terminal import show
+from ..errors import ConfigError, RuleError
+from ..terminal import show
+from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
+from .i18n import ChineseGroup
+from .options import JSON_OPTION, RULES_DIR_OPTION
+from .render import highlight, snippet
 
-
-def highlight(text: str, spans: list[dict[str, Any]], *, color: bool) -> str:
-    """Mark every span in ``text`` with 〖〗 (and colour on a terminal); overlaps merge.
-
-    〖〗 rather than 【】, which Chinese headlines use themselves. Every piece of ``text``
-    goes through :func:`show` (after the offsets are applied, so they still hold)."""
-    ranges = sorted((s["start"], s["end"]) for s in spans)
-    merged: list[list[int]] = []
-    for start, end in ranges:
-        if merged and start < merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out, pos = [], 0
-    for start, end in merged:
-        out.append(show(text[pos:start]))
-        hit = show(text[start:end])
-        out.append(click.style(f"〖{hit}〗", fg="red", bold=True) if color else f"〖{hit}〗")
-        pos = end
-    out.append(show(text[pos:]))
-    return "".join(out)
-
-
-def _snippet(text: str, spans: list[dict[str, Any]], width: int = 60) -> tuple[str, list[dict]]:
-    """A window of ``text`` around its first span, with spans shifted into it; line breaks
-    shown as spaces (one character for one, so offsets still hold)."""
-    text = text.replace("\r", " ").replace("\n", " ")
-    if len(text) <= width * 2 or not spans:
-        return text, spans
-    first = min(s["start"] for s in spans)
-    lo = max(0, first - width // 2)
-    hi = min(len(text), lo + width * 2)
-    inside = [{**s, "start": s["start"] - lo, "end": s["end"] - lo} for s in spans
-              if s["start"] >= lo and s["end"] <= hi]
-    return ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else ""), \
-        [{**s, "start": s["start"] + (1 if lo else 0), "end": s["end"] + (1 if lo else 0)}
-         for s in inside]
+if TYPE_CHECKING:
+    from ..rules import Ruleset
 
 
 def _read_text(path: str) -> str:
@@ -64,11 +29,13 @@ def _read_text(path: str) -> str:
                           hint="先转换为 UTF-8") from None
 
 
-def _current_rules(state: State, rules_dir: Path | None) -> Ruleset:
+def _current_rules(state: Invocation, rules_dir: Path | None) -> Ruleset:
+    from ..rules import load_ruleset  # the rule engine (and jieba) only when a command needs it
+
     return load_ruleset(rules_dir or state.config.rules.dir)
 
 
-@click.group(cls=ChineseGroup)
+@main.group(cls=ChineseGroup)
 def rules() -> None:
     """检查、试用和回测关键词规则。"""
 
@@ -76,12 +43,14 @@ def rules() -> None:
 @rules.command("check")
 @click.argument("directory", required=False,
                 type=click.Path(exists=True, path_type=Path))
-@pass_state
-def rules_check(state: State, directory: Path | None) -> None:
+@pass_invocation
+def rules_check(state: Invocation, directory: Path | None) -> None:
     """校验规则文件并运行每条规则的示例；有问题时每个问题输出一行 文件:行号: 说明。
 
     示例：yuqing rules check rules/
     """
+    from ..rules import check_examples
+
     rs = _current_rules(state, directory)
     problems = check_examples(rs)
     if problems:
@@ -96,11 +65,10 @@ def rules_check(state: State, directory: Path | None) -> None:
 @click.option("--body", default="", help="正文")
 @click.option("--file", "file_", type=click.Path(dir_okay=False, allow_dash=True), default=None,
               help="从文件读取正文（UTF-8；- 表示标准输入）")
-@click.option("--rules-dir", type=click.Path(exists=True, path_type=Path), default=None,
-              help="用这个目录的规则（默认配置中的规则目录）")
+@RULES_DIR_OPTION
 @JSON_OPTION
-@pass_state
-def rules_test(state: State, title: str, body: str, file_: Any, rules_dir: Path | None,
+@pass_invocation
+def rules_test(state: Invocation, title: str, body: str, file_: Any, rules_dir: Path | None,
                as_json: bool) -> None:
     """用当前规则评估一段文本，显示得分、级别和高亮的命中词。
 
@@ -119,7 +87,7 @@ def rules_test(state: State, title: str, body: str, file_: Any, rules_dir: Path 
 
 
 def _print_evaluation(doc: dict[str, Any], title: str, body: str) -> None:
-    from .models import LEVEL_NAMES
+    from ..models import LEVEL_NAMES
 
     color = sys.stdout.isatty()
     if not doc["matches"]:
@@ -131,7 +99,7 @@ def _print_evaluation(doc: dict[str, Any], title: str, body: str) -> None:
         mine = [s for s in spans if s["field"] == field]
         if text and mine:
             label = "标题" if field == "title" else "正文"
-            click.echo(f"{label}：{highlight(*_snippet(text, mine, 200), color=color)}")
+            click.echo(f"{label}：{highlight(*snippet(text, mine, 200), color=color)}")
     for m in doc["matches"]:
         words = "、".join(dict.fromkeys(show(s["text"]) for s in m["spans"]))
         name = m.get("name") or m["rule"]
@@ -145,14 +113,14 @@ def _print_evaluation(doc: dict[str, Any], title: str, body: str) -> None:
 @click.option("--rules-dir", type=click.Path(exists=True, path_type=Path), default=None,
               help="用这个目录的规则（默认配置中的规则目录），可用来试验改动后的规则")
 @JSON_OPTION
-@pass_state
-def rules_backtest(state: State, since: str, until: str | None, rules_dir: Path | None,
+@pass_invocation
+def rules_backtest(state: Invocation, since: str, until: str | None, rules_dir: Path | None,
                    as_json: bool) -> None:
     """用当前规则重新评估历史条目（不告警、不改动已存结果），并与已存结果对比。
 
     示例：yuqing rules backtest --since 2026-01-01 --until 2026-07-01
     """
-    from .backtest import backtest
+    from ..backtest import backtest
 
     rs = _current_rules(state, rules_dir)
     with open_store(state) as store:
@@ -183,8 +151,8 @@ def rules_backtest(state: State, since: str, until: str | None, rules_dir: Path 
 @rules.command("versions")
 @click.option("--diff", "show_diff", is_flag=True, help="同时显示每个版本的改动")
 @JSON_OPTION
-@pass_state
-def rules_versions(state: State, show_diff: bool, as_json: bool) -> None:
+@pass_invocation
+def rules_versions(state: Invocation, show_diff: bool, as_json: bool) -> None:
     """规则集的历次版本（守护进程每次加载新规则都会记录）。示例：yuqing rules versions --diff"""
 
     with open_store(state) as store:
@@ -201,47 +169,3 @@ def rules_versions(state: State, show_diff: bool, as_json: bool) -> None:
                    f"{r['rules']} 条规则  改动：{changed}")
         if show_diff and r["diff"]:
             click.echo(r["diff"])
-
-
-@items.command("scored")
-@click.option("--min-score", default=1, type=click.IntRange(0, 100),
-              help="最低得分 0-100（默认 1）")
-@click.option("--min-level", type=click.Choice(LEVELS), default=None,
-              help="只看这一级别及以上（info、blue、yellow、orange、red）")
-@click.option("--since", default=None, metavar="日期", help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
-@click.option("--limit", default=50, type=click.IntRange(min=1), help="最多显示多少条（默认 50）")
-@JSON_OPTION
-@pass_state
-def items_scored(state: State, min_score: int, min_level: str | None, since: str | None,
-                 limit: int, as_json: bool) -> None:
-    """按规则得分列出命中的条目（得分高的在前），并高亮命中词。
-
-    示例：yuqing items scored --min-level blue --since 2026-01-01
-    """
-    from .models import LEVEL_NAMES
-
-    levels = list(LEVELS[LEVELS.index(min_level):]) if min_level else None
-    with open_store(state) as store:
-        rows = store.scored_items(min_score=min_score, levels=levels,
-                                  since=parse_when(since, param="--since"), limit=limit)
-    if as_json:
-        emit_json([{"id": r["id"], "feed": r["feed"], "title": r["title"], "link": r["link"],
-                    "published_at": r["published_at"], "score": r["score"], "level": r["level"],
-                    "ruleset_version": r["ruleset_version"],
-                    "matches": [{"rule": m["rule"], "category": m["category"],
-                                 "level": m["level"], "spans": m["spans"]}
-                                for m in r["matches"]]} for r in rows])
-        return
-    color = sys.stdout.isatty()
-    if not rows:
-        click.echo("没有命中规则的条目")
-    for r in rows:
-        spans = [s for m in r["matches"] for s in m["spans"]]
-        level = LEVEL_NAMES.get(r["level"], r["level"])
-        click.echo(f"[{r['score']:>3} {level}] {r['feed']}："
-                   f"{highlight(r['title'], [s for s in spans if s['field'] == 'title'], color=color)}")
-        body_spans = [s for s in spans if s["field"] == "body"]
-        if body_spans:
-            click.echo(f"      {highlight(*_snippet(r['body'], body_spans), color=color)}")
-        rules_hit = "、".join(f"{m['rule']}（{m['category']}）" for m in r["matches"])
-        click.echo(f"      规则：{rules_hit}")

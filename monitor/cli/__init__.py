@@ -1,0 +1,12 @@
+"""The ``yuqing`` command line: the only place (with the web layer) that turns domain errors
+into messages. One module per command family; each imports the heavy stages (the rule
+engine, the daemon) only inside the commands that need them, so ``yuqing --help`` and
+``yuqing feeds status`` start fast.
+"""
+
+from __future__ import annotations
+
+from . import feeds, items, rules, running, setup  # noqa: F401  (each registers its commands)
+from .app import main
+
+__all__ = ["main"]

@@ -1,0 +1,120 @@
+"""``yuqing feeds ...``: feed status, OPML import and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..terminal import show
+from .app import Invocation, emit_json, main, open_store, pass_invocation
+from .options import JSON_OPTION
+
+
+@main.group()
+def feeds() -> None:
+    """订阅源的状态、导入和导出。"""
+
+
+@feeds.command("status")
+@JSON_OPTION
+@pass_invocation
+def feeds_status(state: Invocation, as_json: bool) -> None:
+    """每个订阅源的状态：是否正常、连续失败次数、最近错误、最近成功时间、条目数。
+    地址和错误信息中的令牌、密码等密钥显示为 ***。
+
+    示例：yuqing feeds status --json
+    """
+    from ..config import FeedConfig, secret_of, show_value
+    from ..durations import describe_duration
+    from ..redact import redact_text
+    from ..schedule import is_overdue
+    from ..store.db import parse_iso, utcnow
+
+    cfg = state.config
+    with open_store(state) as store:
+        store.sync_feeds(cfg.feeds)
+        rows = store.feeds_status([f.name for f in cfg.feeds])
+
+    now = utcnow()
+    docs = []
+    for r in rows:
+        feed = cfg.feed(r["name"])
+        enabled = feed.enabled if feed else False
+        overdue = bool(feed and enabled and is_overdue(
+            now, feed, parse_iso(r["next_check_at"]), cfg.daemon.overdue_intervals))
+        docs.append({
+            "name": r["name"], "url": show_value(secret_of(FeedConfig, "url"), r["url"]),
+            "ok": bool(r["ok"]) if r["ok"] is not None else None, "enabled": enabled,
+            "consecutive_failures": r["consecutive_failures"],
+            "last_error": redact_text(r["last_error"]) if r["last_error"] else None,
+            "last_error_kind": r["last_error_kind"], "last_success_at": r["last_success_at"],
+            "last_checked_at": r["last_checked_at"], "next_check_at": r["next_check_at"],
+            "overdue": overdue, "rearmed_at": r["rearmed_at"], "rearm_note": r["rearm_note"],
+            "items_total": r["items_total"],
+        })
+    if as_json:
+        emit_json(docs)
+        return
+    if not docs:
+        click.echo("尚未配置订阅源（在配置文件中添加 [[feeds]]）")
+    for d in docs:
+        mark = {True: "正常", False: "异常", None: "未抓取"}[d["ok"]]
+        if d["overdue"]:
+            late = describe_duration((now - parse_iso(d["next_check_at"])).total_seconds())
+            mark += f"，逾期 {late} 未抓取（守护进程是否在运行？）"
+        line = f"{show(d['name'])}  [{mark}]  条目 {d['items_total']}  最近成功 {d['last_success_at'] or '—'}"
+        if d["consecutive_failures"]:
+            line += f"  连续失败 {d['consecutive_failures']} 次：{show(d['last_error'] or '')}"
+        if d["rearmed_at"]:
+            line += f"  调度自检 {d['rearmed_at']}：{d['rearm_note']}"
+        click.echo(line)
+
+
+@feeds.command("import")
+@click.argument("opml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--interval", default="15m", help="新订阅源的抓取间隔（默认 15m）")
+@pass_invocation
+def feeds_import(state: Invocation, opml: Path, interval: str) -> None:
+    """从 OPML 文件导入订阅源，追加到配置文件（已有的地址跳过）。示例：yuqing feeds import feeds.opml"""
+    from ..opml import append_feeds, read_opml
+    from ..redact import redact_url
+
+    cfg = state.config
+    entries = read_opml(opml)
+    rejected: list[Any] = []
+    added = append_feeds(cfg, entries, interval=interval, rejected=rejected)
+    for e in added:
+        click.echo(f"已添加 {e.name}  {redact_url(e.url)}")
+    for e, why in rejected:
+        click.echo(f"未导入 {e.name}  {redact_url(e.url)}：{why.removeprefix('Value error, ')}", err=True)
+    existing = len(entries) - len(added) - len(rejected)
+    click.echo(f"导入 {len(added)} 个，已存在 {existing} 个，无效 {len(rejected)} 个")
+
+
+@feeds.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="写入文件（默认输出到屏幕）")
+@click.option("--include-secrets", is_flag=True,
+              help="导出完整地址，包括其中的令牌、密码等密钥（默认显示为 ***；导出的文件请妥善保管）")
+@pass_invocation
+def feeds_export(state: Invocation, output: Path | None, include_secrets: bool) -> None:
+    """把配置中的订阅源导出为 OPML；地址中的令牌、密码等密钥默认隐去为 ***。
+
+    示例：yuqing feeds export -o feeds.opml（迁移到另一台机器时加 --include-secrets）
+    """
+    from ..opml import write_opml
+    from ..redact import redact_url
+
+    feeds = state.config.feeds
+    text = write_opml(feeds, include_secrets=include_secrets)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"已导出 {len(feeds)} 个订阅源到 {output}")
+    else:
+        click.echo(text, nl=False)
+    hidden = 0 if include_secrets else sum(redact_url(f.url) != f.url for f in feeds)
+    if hidden:
+        click.echo(f"注意：{hidden} 个订阅源地址中的令牌、密码等密钥已隐去（显示为 ***），"
+                   "这样的地址不能直接使用；需要完整地址时加 --include-secrets", err=True)

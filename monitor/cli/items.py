@@ -1,0 +1,134 @@
+"""``yuqing items ...``: list, search and delete stored items."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from ..models import LEVELS
+from ..terminal import show
+from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
+from .options import FEED_OPTION, JSON_OPTION, LIMIT_OPTION, SINCE_OPTION
+from .render import highlight, snippet
+
+
+def _item_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "feed": row["feed"], "title": row["title"], "link": row["link"],
+            "published_at": row["published_at"], "fetched_at": row["fetched_at"],
+            "body": row["body"]}
+
+
+def _print_items(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        click.echo("没有符合条件的条目")
+    for r in rows:
+        when = r["published_at"] or r["fetched_at"]
+        click.echo(f"[{r['id']}] {when}  {r['feed']}\n    {show(r['title'])}")
+        if r["link"]:
+            click.echo(f"    {show(r['link'])}")
+
+
+@main.group()
+def items() -> None:
+    """查看和搜索已抓取的条目。"""
+
+
+@items.command("list")
+@FEED_OPTION
+@SINCE_OPTION
+@LIMIT_OPTION
+@JSON_OPTION
+@pass_invocation
+def items_list(state: Invocation, feed_name: str | None, since: str | None, limit: int,
+               as_json: bool) -> None:
+    """列出条目，最新的在前。示例：yuqing items list --feed 区融媒体中心 --since 2026-01-01"""
+    since_dt = parse_when(since, param="--since")
+    with open_store(state) as store:
+        rows = store.list_items(feed=feed_name, since=since_dt, limit=limit)
+    if as_json:
+        emit_json([_item_json(r) for r in rows])
+    else:
+        _print_items(rows)
+
+
+@items.command("delete")
+@click.argument("item_ids", nargs=-1, required=True, type=int)
+@pass_invocation
+def items_delete(state: Invocation, item_ids: tuple[int, ...]) -> None:
+    """删除条目（例如广告、垃圾信息）：从列表和搜索中消失，再次抓取也不会回来。
+
+    示例：yuqing items delete 12 13
+    """
+    from ..errors import NotFoundError
+
+    with open_store(state) as store:
+        missing = [i for i in item_ids if store.get_item(i) is None]
+        if missing:
+            raise NotFoundError(f"没有编号为 {'、'.join(map(str, missing))} 的条目"
+                                "（用 yuqing items list 查看编号）")
+        for i in item_ids:
+            store.delete_item(i)
+            store.log_event("item.deleted", str(i), actor=os.environ.get("USER"))
+    click.echo(f"已删除 {len(item_ids)} 条；它们不会在再次抓取时重新出现")
+
+
+@items.command("search")
+@click.argument("query")
+@LIMIT_OPTION
+@JSON_OPTION
+@pass_invocation
+def items_search(state: Invocation, query: str, limit: int, as_json: bool) -> None:
+    """全文搜索（支持中文词语，繁简通搜）。示例：yuqing items search 欠薪"""
+    with open_store(state) as store:
+        rows = store.search_items(query, limit=limit)
+    if as_json:
+        emit_json([_item_json(r) for r in rows])
+    else:
+        _print_items(rows)
+
+
+@items.command("scored")
+@click.option("--min-score", default=1, type=click.IntRange(0, 100),
+              help="最低得分 0-100（默认 1）")
+@click.option("--min-level", type=click.Choice(LEVELS), default=None,
+              help="只看这一级别及以上（info、blue、yellow、orange、red）")
+@SINCE_OPTION
+@LIMIT_OPTION
+@JSON_OPTION
+@pass_invocation
+def items_scored(state: Invocation, min_score: int, min_level: str | None, since: str | None,
+                 limit: int, as_json: bool) -> None:
+    """按规则得分列出命中的条目（得分高的在前），并高亮命中词。
+
+    示例：yuqing items scored --min-level blue --since 2026-01-01
+    """
+    from ..models import LEVEL_NAMES
+
+    levels = list(LEVELS[LEVELS.index(min_level):]) if min_level else None
+    with open_store(state) as store:
+        rows = store.scored_items(min_score=min_score, levels=levels,
+                                  since=parse_when(since, param="--since"), limit=limit)
+    if as_json:
+        emit_json([{"id": r["id"], "feed": r["feed"], "title": r["title"], "link": r["link"],
+                    "published_at": r["published_at"], "score": r["score"], "level": r["level"],
+                    "ruleset_version": r["ruleset_version"],
+                    "matches": [{"rule": m["rule"], "category": m["category"],
+                                 "level": m["level"], "spans": m["spans"]}
+                                for m in r["matches"]]} for r in rows])
+        return
+    color = sys.stdout.isatty()
+    if not rows:
+        click.echo("没有命中规则的条目")
+    for r in rows:
+        spans = [s for m in r["matches"] for s in m["spans"]]
+        level = LEVEL_NAMES.get(r["level"], r["level"])
+        click.echo(f"[{r['score']:>3} {level}] {r['feed']}："
+                   f"{highlight(r['title'], [s for s in spans if s['field'] == 'title'], color=color)}")
+        body_spans = [s for s in spans if s["field"] == "body"]
+        if body_spans:
+            click.echo(f"      {highlight(*snippet(r['body'], body_spans), color=color)}")
+        rules_hit = "、".join(f"{m['rule']}（{m['category']}）" for m in r["matches"])
+        click.echo(f"      规则：{rules_hit}")

@@ -1,0 +1,45 @@
+"""``yuqing init`` and ``yuqing config check``: set up a deployment, validate the config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import dump_config
+from .app import Invocation, main, pass_invocation
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """生成部署目录：config/monitor.toml（带中文注释）、rules/（默认规则）、logs/、data/。
+
+    已存在的文件不会被覆盖。示例：yuqing init /srv/yuqing
+    """
+    from ..scaffold import scaffold
+
+    created = scaffold(directory)
+    for path in created:
+        click.echo(f"已创建 {path}")
+    click.echo(f"下一步：编辑 {directory / 'config' / 'monitor.toml'} 中的 [[feeds]]，"
+               f"然后运行 yuqing --config {directory / 'config' / 'monitor.toml'} config check")
+
+
+@main.group("config")
+def config_group() -> None:
+    """检查配置。"""
+
+
+@config_group.command("check")
+@click.option("--dump", is_flag=True, help="以 TOML 打印生效配置（密钥已隐去）")
+@pass_invocation
+def config_check(state: Invocation, dump: bool) -> None:
+    """校验配置文件；--dump 打印包含默认值的生效配置。示例：yuqing config check --dump"""
+    cfg = state.config
+    if dump:
+        click.echo(dump_config(cfg), nl=False)
+        return
+    enabled = sum(1 for f in cfg.feeds if f.enabled)
+    click.echo(f"配置有效：{cfg.source}（订阅源 {len(cfg.feeds)} 个，启用 {enabled} 个；"
+               f"数据库 {cfg.storage.path}；规则目录 {cfg.rules.dir}）")
