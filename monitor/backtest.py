@@ -46,14 +46,14 @@ def backtest(store: Store, ruleset: Ruleset, *, since: datetime | None,
         pending.clear()
 
     for row in store.iter_items(since=since, until=until, batch=batch):
-        ev = ruleset.evaluate(title=row["title"] or "", body=row["body"] or "")
+        ev = ruleset.evaluate(title=row.title, body=row.body)
         hits = {m.rule for m in ev.matches}
         result.items += 1
         if hits:
             result.matched += 1
             result.by_rule.update(hits)
-        if row["ruleset_version"] is not None:  # compare only with items scored before
-            pending.append((row["id"], hits))
+        if row.ruleset_version is not None:  # compare only with items scored before
+            pending.append((row.id, hits))
         if len(pending) >= batch:
             flush()
     if pending:

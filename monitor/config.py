@@ -39,6 +39,7 @@ from .config_report import KeyedValueError, to_config_error, toml_error
 from .durations import format_duration, parse_duration
 from .errors import ConfigError
 from .redact import MASK, redact_text, redact_url, register_secret
+from .timefmt import DEFAULT_TIMEZONE, set_display_zone
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
 
@@ -84,6 +85,16 @@ def check_http_url(value: str) -> str:
     return value
 
 
+def check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(value)
+    except Exception as e:
+        raise ValueError(f"未知的时区 {value!r}（例如 Asia/Shanghai、UTC）") from e
+    return value
+
+
 def _check_cidr(value: str) -> str:
     try:
         ipaddress.ip_network(value, strict=False)
@@ -108,6 +119,15 @@ class RulesConfig(_Section):
     dir: Path = Path("rules")
     reload_interval: Duration = 5.0
     load_timeout: Duration = Field(default=60.0, gt=0)  # a load taking longer is abandoned
+
+
+class DisplayConfig(_Section):
+    timezone: str = DEFAULT_TIMEZONE   # the zone of every time shown to people
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return check_timezone(v)
 
 
 class DaemonConfig(_Section):
@@ -151,7 +171,7 @@ class FeedConfig(_Section):
     headers: SecretHeaders = Field(default_factory=dict)
     proxy: SecretURL | None = None
     allow_private: StrictBool | None = None
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     max_bytes: StrictInt | None = Field(default=None, ge=1024)
 
     @field_validator("url")
@@ -175,13 +195,7 @@ class FeedConfig(_Section):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo
-
-        try:
-            ZoneInfo(v)
-        except Exception as e:
-            raise ValueError(f"未知的时区 {v!r}（例如 Asia/Shanghai、UTC）") from e
-        return v
+        return check_timezone(v)
 
 
 class SmtpConfig(_Section):
@@ -240,6 +254,7 @@ class Config(_Section):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    display: DisplayConfig = Field(default_factory=DisplayConfig)
     feeds: list[FeedConfig] = Field(default_factory=list)
     smtp: SmtpConfig | None = None
     staff: list[StaffConfig] = Field(default_factory=list)
@@ -323,6 +338,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None, text: str 
     cfg.source = source.absolute() if source else None
     _resolve_paths(cfg)
     register_declared_secrets(cfg)
+    set_display_zone(cfg.display.timezone)
     return cfg
 
 

@@ -1,11 +1,10 @@
-"""The daemon: scheduler jobs, signals, sd_notify, logging setup; and the one-shot pass.
+"""The daemon (``yuqing run``): scheduler jobs and signals only.
 
 APScheduler's ``AsyncIOScheduler`` runs one date-triggered job per feed, re-armed after
 each run at the time the pipeline stored on the feed (so a restart resumes the schedule),
-a health tick (schedule watchdog, database file check) and the rules reload. Storing and
-scoring run in one worker thread, parsing in worker processes, rule compilation on a
-thread of its own under a time limit; one daemon per database (a lock file); SIGTERM and
-SIGINT stop everything within seconds.
+a health tick (schedule watchdog, database file check) and the rules reload. What the jobs
+run on is :class:`~monitor.runtime.Services`; one daemon per database (a lock file);
+SIGTERM and SIGINT stop everything within seconds.
 """
 
 from __future__ import annotations
@@ -16,169 +15,29 @@ import logging
 import os
 import random
 import signal
-import socket
 import sys
 import time
-from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from .config import Config, FeedConfig
-from .durations import describe_duration, format_duration
-from .errors import DatabaseGoneError, MonitorError, NotFoundError, RuleError
-from .fetch import Fetcher
-from .pipeline import FeedOutcome, Pipeline, first_check
-from .rulekeeper import RuleKeeper, fingerprint
-from .rules import Ruleset
-from .schedule import is_overdue
-from .store import Store
-from .store.db import parse_iso, utcnow
+from .durations import describe_duration
+from .errors import DatabaseGoneError, MonitorError
+from .runtime import Clock, Services
+from .schedule import first_check, is_overdue
+from .sdnotify import Notifier
+from .store.db import utcnow
 from .store.lock import DaemonLock
-from .workers import in_daemon_thread, join_threads, new_parse_pool
+from .timefmt import for_people
+from .workers import join_threads
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
-T = TypeVar("T")
 STOP_GRACE = 5.0                    # in-flight fetches get this long to finish on stop
 EXIT_GRACE = 2.0                    # then threads get this long before the process exits anyway
 ARM_AHEAD = timedelta(seconds=1)    # a job is never armed sooner than this
-
-
-class Notifier:
-    """sd_notify when started by systemd (``NOTIFY_SOCKET`` set); a no-op otherwise.
-
-    The protocol is one UTF-8 datagram per message (the ``sdnotify`` package encodes as
-    Latin-1 and silently drops Chinese STATUS lines, so we speak it ourselves).
-    """
-
-    def __init__(self) -> None:
-        addr = os.environ.get("NOTIFY_SOCKET") or ""
-        self.address = "\0" + addr[1:] if addr.startswith("@") else addr
-        self.enabled = bool(addr)
-
-    def notify(self, message: str) -> None:
-        if not self.enabled:
-            return
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-                sock.sendto(message.encode("utf-8"), self.address)
-        except OSError as e:
-            log.warning("sd_notify 失败 error=%s", e)
-
-    @staticmethod
-    def watchdog_interval() -> float | None:
-        usec = os.environ.get("WATCHDOG_USEC")
-        pid = os.environ.get("WATCHDOG_PID")
-        if not usec or (pid and pid != str(os.getpid())):
-            return None
-        return max(int(usec) / 1e6 / 2, 0.5)
-
-
-class Runtime:
-    """The long-lived parts shared by the daemon and one-shot commands."""
-
-    def __init__(self, config: Config, *, transport: httpx.AsyncBaseTransport | None = None,
-                 rng: random.Random | None = None, clock: Clock = utcnow) -> None:
-        self.config = config
-        self.store = Store(config.storage.path, busy_timeout=config.storage.busy_timeout)
-        self.store.sync_feeds(config.feeds)
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yuqing-work")
-        self.parse_workers = config.fetch.parse_workers or min(os.cpu_count() or 1, 4)
-        parse_executor = self.new_parse_pool() if self.parse_workers > 1 else None
-        self.fetcher = Fetcher(config.fetch, transport=transport)
-        self.rng = rng or random.Random()
-        self.rules = RuleKeeper(config.rules.dir, self.store)
-        self._compiling = False
-        self.pipeline = Pipeline(config, self.store, self.fetcher, executor=self.executor,
-                                 parse_executor=parse_executor, rng=self.rng,
-                                 on_items=self.rules.score_items,
-                                 new_parse_pool=self.new_parse_pool, clock=clock)
-
-    def new_parse_pool(self) -> Executor:
-        return new_parse_pool(self.parse_workers)
-
-    async def in_store(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a store call in the store worker thread (never on the event loop)."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
-
-    async def _compile_rules(self) -> Ruleset | RuleError | None:
-        """Compile the rule files on a thread of their own within ``[rules] load_timeout``;
-        ``None`` when it took too long (the thread is abandoned: it can never hold up
-        storing items or stopping the daemon)."""
-        limit = self.config.rules.load_timeout
-
-        def work() -> Ruleset | RuleError:
-            try:
-                return self.rules.compile()
-            finally:
-                self._compiling = False
-
-        self._compiling = True
-        try:
-            return await asyncio.wait_for(in_daemon_thread(work, name="yuqing-rules"), limit)
-        except TimeoutError:
-            log.error("规则加载超时，继续使用原有规则 seconds=%s dir=%s",
-                      format_duration(limit), self.config.rules.dir)
-            return None
-        except Exception:  # a bug in loading must not stop the daemon: keep the old rules
-            log.exception("规则加载出错，继续使用原有规则 dir=%s", self.config.rules.dir)
-            return None
-
-    async def load_rules(self, now: datetime) -> None:
-        fp = fingerprint(self.rules.rules_dir)
-        result = await self._compile_rules()
-        await self.in_store(lambda: self.rules.adopt_initial(fp, result, now=now))
-        await self.in_store(lambda: self.rules.score_pending(now=now))
-
-    async def reload_rules(self, now: datetime) -> bool:
-        if self._compiling:  # an earlier load is still stuck: do not pile up threads
-            return False
-        fp = self.rules.pending_change()
-        changed = False
-        if fp is not None:
-            result = await self._compile_rules()
-            changed = await self.in_store(lambda: self.rules.adopt(fp, result, now=now))
-        await self.in_store(lambda: self.rules.score_pending(now=now))
-        return changed
-
-    async def aclose(self, timeout: float = 3.0) -> None:
-        """Release everything; waits at most ``timeout`` for the store worker to finish
-        the call it is in (a stop never hangs on it)."""
-        await self.fetcher.aclose()
-        if self.pipeline.parse_executor is not None:
-            self.pipeline.parse_executor.shutdown(wait=False, cancel_futures=True)
-
-        def close_store() -> None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-            self.store.close()
-
-        try:
-            await asyncio.wait_for(in_daemon_thread(close_store, name="yuqing-close"), timeout)
-        except TimeoutError:
-            log.warning("停止时存储线程仍在工作，不再等待")
-
-
-async def fetch_once(config: Config, *, feed: str | None = None, now: Clock = utcnow,
-                     transport: httpx.AsyncBaseTransport | None = None) -> list[FeedOutcome]:
-    """One pass over every enabled feed (or the one named) through the whole pipeline."""
-    if feed is not None:
-        chosen = [f for f in config.feeds if f.name == feed]
-        if not chosen:
-            names = "、".join(f.name for f in config.feeds) or "（无）"
-            raise NotFoundError(f"没有名为 {feed!r} 的订阅源；已配置：{names}")
-    else:
-        chosen = [f for f in config.feeds if f.enabled]
-    rt = Runtime(config, transport=transport, clock=now)
-    try:
-        await rt.load_rules(now())
-        return list(await asyncio.gather(
-            *(rt.pipeline.run_feed(f, now=now()) for f in chosen)))
-    finally:
-        await rt.aclose()
 
 
 def job_id(feed: FeedConfig) -> str:
@@ -209,7 +68,7 @@ class Daemon:
         self._running: dict[str, datetime] = {}   # feed -> when its run started
         self._due: dict[str, datetime] = {}       # feed -> when its job is armed to run
         self.failure: MonitorError | None = None  # why the daemon stopped on its own
-        self.rt: Runtime | None = None
+        self.rt: Services | None = None
         self.scheduler: Any = None  # AsyncIOScheduler, imported when the daemon runs
 
     def request_stop(self) -> None:
@@ -226,7 +85,7 @@ class Daemon:
         lock = DaemonLock(self.config.storage.path)
         lock.acquire()
         try:
-            self.rt = Runtime(self.config, transport=self.transport, rng=self.rng,
+            self.rt = Services(self.config, transport=self.transport, rng=self.rng,
                               clock=self.now)
             self.scheduler = AsyncIOScheduler(timezone=UTC, event_loop=loop)
             self.scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
@@ -260,13 +119,13 @@ class Daemon:
     async def _schedule_all(self) -> None:
         assert self.rt is not None
         states = await self.rt.in_store(self.rt.store.feeds_status)
-        by_name = {s["name"]: s for s in states}
+        by_name = {s.name: s for s in states}
         now = self.now()
         for feed in self.config.feeds:
             if not feed.enabled:
                 continue
-            state = by_name.get(feed.name) or {}
-            when = first_check(now, feed, parse_iso(state.get("next_check_at")), rng=self.rng,
+            state = by_name.get(feed.name)
+            when = first_check(now, feed, state.next_check_at if state else None, rng=self.rng,
                                spread_overdue=self.config.fetch.startup_spread)
             self._arm(feed, when)
 
@@ -277,7 +136,7 @@ class Daemon:
         self.scheduler.add_job(self._run_feed, "date", run_date=when, args=[feed],
                                id=job_id(feed), replace_existing=True,
                                misfire_grace_time=None, coalesce=True, max_instances=1)
-        log.debug("已安排抓取 feed=%s at=%s", feed.name, when.isoformat())
+        log.debug("已安排抓取 feed=%s at=%s", feed.name, for_people(when, seconds=True))
 
     def _skipped(self, event: Any) -> None:
         if event.job_id.startswith("feed:"):

@@ -2,7 +2,7 @@
 
 The daemon logs to rotating files under ``logs/`` (or to stderr when systemd's journal
 collects it); one-shot commands log warnings and errors to stderr only. Level names are
-shown in Chinese; tracebacks only with ``--debug``. Every line, traceback included, has
+shown in Chinese, times in the display zone; tracebacks only with ``--debug``. Every line, traceback included, has
 the secrets in its URLs redacted (a library's debug line or an exception message may
 carry a feed's token).
 """
@@ -13,9 +13,11 @@ import logging
 import logging.handlers
 import os
 import sys
+from datetime import UTC, datetime
 
 from .config import Config
 from .redact import redact_text
+from .timefmt import for_people
 
 LEVEL_NAMES = {"DEBUG": "调试", "INFO": "信息", "WARNING": "警告", "ERROR": "错误",
                "CRITICAL": "严重"}
@@ -29,6 +31,10 @@ class ChineseFormatter(logging.Formatter):
     def __init__(self, fmt: str, *, tracebacks: bool = True) -> None:
         super().__init__(fmt)
         self.tracebacks = tracebacks
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """The record's time in the display zone, as every time shown to people."""
+        return for_people(datetime.fromtimestamp(record.created, UTC), seconds=True)
 
     def format(self, record: logging.LogRecord) -> str:
         saved = record.levelname, record.exc_info, record.exc_text, record.stack_info

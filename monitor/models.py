@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 LEVELS: tuple[str, ...] = ("info", "blue", "yellow", "orange", "red")
 LEVEL_NAMES: dict[str, str] = {
@@ -70,18 +71,99 @@ class ParsedFeed:
     ttl: float | None = None      # seconds, from <ttl> / <sy:updatePeriod>
 
 
+class Record:
+    """Models read as mappings too (``item["title"]`` as well as ``item.title``), as the
+    store's rows were read before they became models."""
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+
 @dataclass
-class Item:
-    """A stored item."""
+class StoredMatch(Record):
+    """One rule's match on a stored item, as the store keeps it (spans as JSON shapes)."""
+
+    rule: str
+    category: str
+    level: str
+    name: str | None = None
+    weight: int | None = None
+    spans: list[dict[str, Any]] = field(default_factory=list)
+    ruleset_version: str | None = None
+
+
+@dataclass
+class Item(Record):
+    """A stored item: as the source published it, plus what the rules made of it."""
 
     id: int
     feed: str
-    title: str
-    link: str | None
-    body: str
-    published_at: datetime | None
-    fetched_at: datetime
+    title: str = ""
+    body: str = ""
+    link: str | None = None
     guid: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    fetched_at: datetime | None = None
+    updated_at: datetime | None = None
+    date_note: str | None = None          # why published_at is the fetch time (DATE_NOTES)
+    revision_of: int | None = None        # the stored item this one is an edit of
     score: int | None = None
     level: str | None = None
-    date_note: str | None = None
+    ruleset_version: str | None = None
+    scored_at: datetime | None = None
+    deleted: bool = False
+    matches: list[StoredMatch] = field(default_factory=list)  # filled by scored queries
+
+    @property
+    def when(self) -> datetime | None:
+        """The item's date: its publication time, else when it was fetched."""
+        return self.published_at or self.fetched_at
+
+
+@dataclass
+class FeedState(Record):
+    """A feed's state row: validators, the last outcome, failures, the next check."""
+
+    name: str
+    url: str
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_status: int | None = None
+    ok: bool | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    last_error_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_checked_at: datetime | None = None
+    last_new_item_at: datetime | None = None
+    next_check_at: datetime | None = None
+    ttl: float | None = None
+    max_age: float | None = None
+    encoding: str | None = None
+    format: str | None = None
+    failure_alerted_at: datetime | None = None
+    created_at: datetime | None = None
+    rearmed_at: datetime | None = None
+    rearm_note: str | None = None
+    items_total: int = 0
+
+
+@dataclass
+class RulesetVersion(Record):
+    """One recorded version of the ruleset: when first seen, by whom, what changed."""
+
+    version: str
+    loaded_at: datetime
+    actor: str | None
+    rules: int
+    changed: list[str] = field(default_factory=list)
+    diff: str | None = None

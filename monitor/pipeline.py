@@ -1,4 +1,11 @@
-"""Run one feed through every stage: fetch -> parse -> store -> score (and later stages).
+"""Run one feed through every stage, each called explicitly, in this order:
+
+    fetch (monitor.fetch)      bytes and headers, politely and within caps
+    parse (monitor.parse)      bytes -> items, in a worker process
+    store (monitor.store)      dedup, insert or update, full-text index
+    score (monitor.score)      the rules in force -> score, level and matches per item
+    incidents                  (next: items at blue or above join incidents)
+    alerts                     (next: incidents that opened or rose plan their deliveries)
 
 The network part runs on the event loop; parsing runs in a pool of worker processes
 (``parse_executor``, so both cores work on a large pass) and storing and matching in one
@@ -16,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .config import Config, FeedConfig
@@ -26,8 +33,10 @@ from .models import FetchResult, ParsedFeed
 from .parse import parse_in_worker
 from .redact import redact_text
 from .schedule import next_check
+from .score import Scorer
 from .store import Store
 from .store.db import utcnow
+from .timefmt import for_people
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +60,6 @@ class FeedOutcome:
                 "new_items": self.new_items, "error": self.error}
 
 
-# Called in the worker thread with the ids of new or changed items (the scoring hook).
-ItemsHook = Callable[[list[int], datetime], None]
 Clock = Callable[[], datetime]
 # Errors of the store itself: not a feed's fault, so never recorded as a feed failure;
 # they reach the caller (the daemon re-arms the feed, a one-shot command exits 1).
@@ -62,7 +69,7 @@ _STORE_ERRORS = (StoreError, sqlite3.DatabaseError)
 class Pipeline:
     def __init__(self, config: Config, store: Store, fetcher: Fetcher, *,
                  executor: Executor | None = None, parse_executor: Executor | None = None,
-                 rng: random.Random | None = None, on_items: ItemsHook | None = None,
+                 rng: random.Random | None = None, scorer: Scorer | None = None,
                  new_parse_pool: Callable[[], Executor] | None = None,
                  clock: Clock = utcnow) -> None:
         self.config = config
@@ -72,7 +79,7 @@ class Pipeline:
         self.executor = executor
         self.parse_executor = parse_executor
         self.rng = rng or random.Random()
-        self.on_items = on_items
+        self.scorer = scorer
         self.new_parse_pool = new_parse_pool
 
     async def run_feed(self, feed: FeedConfig, *, now: datetime) -> FeedOutcome:
@@ -84,10 +91,10 @@ class Pipeline:
         # Every store call goes to the worker thread: a database busy with another
         # process's write must never freeze the event loop (and the other feeds).
         state = await loop.run_in_executor(self.executor, self.store.feed_state, feed.name)
-        state = state or {}
         try:
-            result = await self.fetcher.fetch(
-                feed, etag=state.get("etag"), last_modified=state.get("last_modified"))
+            result = await self.fetcher.fetch(                                  # fetch
+                feed, etag=state.etag if state else None,
+                last_modified=state.last_modified if state else None)
         except FetchError as e:
             return await self._failed(feed, e, now)
         except _STORE_ERRORS:
@@ -98,7 +105,7 @@ class Pipeline:
         try:
             parsed = None if result.not_modified else await self._parse(feed, result, now)
             return await loop.run_in_executor(self.executor, self.process, feed, result, now,
-                                              parsed, state.get("ttl"))
+                                              parsed, state.ttl if state else None)
         except FetchError as e:
             return await self._failed(feed, e, now)
         except _STORE_ERRORS:
@@ -135,21 +142,17 @@ class Pipeline:
             nxt = self._next(feed, done, max_age=result.max_age, feed_ttl=known_ttl)
             self.store.record_success(feed.name, now=done, status=304, next_check_at=nxt,
                                       max_age=result.max_age)
-            log.info("未变化 feed=%s next=%s", feed.name, nxt.isoformat())
+            log.info("未变化 feed=%s next=%s", feed.name, for_people(nxt, seconds=True))
             return FeedOutcome(feed.name, True, 304, next_check_at=nxt)
         if parsed is None:
             parsed = parse_in_worker(result.content, result.content_type, feed.encoding or None,
                                      feed.timezone, result.url, now)
-        stored = self.store.store_items(feed.name, parsed.items, now=now)
+        stored = self.store.store_items(feed.name, parsed.items, now=now)         # store
         new = [s.id for s in stored if s.status == "new"]
         changed = [s.id for s in stored if s.status == "changed"]
-        if stored and self.on_items is not None:
-            try:
-                self.on_items([s.id for s in stored], now)
-            except _STORE_ERRORS:
-                raise
-            except Exception:  # the items are stored; they are scored again later
-                log.exception("评分失败，条目已保存，稍后再评分 feed=%s", feed.name)
+        self._score(feed, new + changed, now)                                     # score
+        # incidents: the scored items at blue or above join incidents (next issue)
+        # alerts: incidents that opened or rose plan their deliveries (next issue)
         done = self._finished(now)
         nxt = self._next(feed, done, max_age=result.max_age, feed_ttl=parsed.ttl)
         self.store.record_success(
@@ -158,9 +161,19 @@ class Pipeline:
             ttl=parsed.ttl, max_age=result.max_age, encoding=parsed.encoding, fmt=parsed.format)
         log.info("已抓取 feed=%s status=%s items=%d new=%d changed=%d encoding=%s next=%s",
                  feed.name, result.status, len(parsed.items), len(new), len(changed),
-                 parsed.encoding, nxt.isoformat())
+                 parsed.encoding, for_people(nxt, seconds=True))
         return FeedOutcome(feed.name, True, result.status, len(new), len(changed),
                            next_check_at=nxt, item_ids=new + changed)
+
+    def _score(self, feed: FeedConfig, item_ids: list[int], now: datetime) -> None:
+        if not item_ids or self.scorer is None:
+            return
+        try:
+            self.scorer.score_items(item_ids, now)
+        except _STORE_ERRORS:
+            raise
+        except Exception:  # the items are stored; they are scored again later
+            log.exception("评分失败，条目已保存，稍后再评分 feed=%s", feed.name)
 
     def _finished(self, started: datetime) -> datetime:
         """When the run finished: the clock, never before the run started."""
@@ -174,8 +187,8 @@ class Pipeline:
         """Store a failure on the feed with its next check (runs in the worker thread).
         The message is stored, logged and returned with any URL in it redacted."""
         error = redact_text(str(e))
-        state = self.store.feed_state(feed.name) or {}
-        failures = int(state.get("consecutive_failures") or 0) + 1
+        state = self.store.feed_state(feed.name)
+        failures = (state.consecutive_failures if state else 0) + 1
         now = self._finished(now)
         nxt = next_check(now, feed, self.config.fetch, failures=failures,
                          retry_after=e.retry_after, rng=self.rng)
@@ -183,7 +196,7 @@ class Pipeline:
                                           next_check_at=nxt, status=e.status)
         level = logging.WARNING if count >= self.config.fetch.failure_alert_after else logging.INFO
         log.log(level, "抓取失败 feed=%s kind=%s failures=%d error=%s next=%s",
-                feed.name, e.kind, count, error, nxt.isoformat())
+                feed.name, e.kind, count, error, for_people(nxt, seconds=True))
         return FeedOutcome(feed.name, False, e.status, error=error, error_kind=e.kind,
                            next_check_at=nxt)
 
@@ -191,20 +204,3 @@ class Pipeline:
               feed_ttl: float | None) -> datetime:
         return next_check(now, feed, self.config.fetch, max_age=max_age, feed_ttl=feed_ttl,
                           rng=self.rng)
-
-
-def first_check(now: datetime, feed: FeedConfig, stored: datetime | None, *,
-                rng: random.Random, spread_new: float = 5.0,
-                spread_overdue: float = 30.0) -> datetime:
-    """When a (re)started daemon should first check a feed.
-
-    A stored future time is kept (the schedule resumes across restarts), capped at one
-    interval from now so a shortened interval takes effect at once. Feeds never
-    checked start within ``spread_new`` seconds; overdue ones are spread over
-    ``spread_overdue`` seconds instead of all firing at once.
-    """
-    if stored is not None and stored > now:
-        # keep the schedule, but a shortened interval in the config applies at once
-        return min(stored, now + timedelta(seconds=feed.interval))
-    spread = spread_new if stored is None else spread_overdue
-    return now + timedelta(seconds=rng.uniform(0, min(spread, feed.interval)))

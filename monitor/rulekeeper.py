@@ -1,5 +1,5 @@
 """The ruleset in force: load it, hot-reload it when files change, record every version,
-keep the last good rules when an edit is broken, and score stored items with it.
+and keep the last good rules when an edit is broken (scoring with it is ``monitor.score``).
 
 A broken edit never replaces the rules in use: the new files are validated first and the
 swap is one assignment. At start-up, if the files on disk are broken, the newest version
@@ -19,6 +19,7 @@ from .errors import RuleError
 from .rules import Ruleset, load_ruleset, load_ruleset_texts
 from .rules.loader import RULE_SUFFIXES
 from .store import Store
+from .store.rulesets import changed_files
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,6 @@ class RuleKeeper:
         """Initial load: the files on disk, else the last good version from the database."""
         fp = fingerprint(self.rules_dir)
         self.adopt_initial(fp, self.compile(), now=now)
-        self.score_pending(now=now)
         return self.ruleset
 
     def reload_if_changed(self, *, now: datetime) -> bool:
@@ -133,9 +133,7 @@ class RuleKeeper:
         return True
 
     def _activate(self, ruleset: Ruleset, *, now: datetime) -> None:
-        old = self.ruleset
-        changed = [n for n in set(ruleset.files) | set(old.files if old else {})
-                   if (old.files if old else {}).get(n) != ruleset.files.get(n)]
+        changed = changed_files(self.ruleset.files if self.ruleset else {}, ruleset.files)
         actor = _owner(self.rules_dir, changed) or os.environ.get("USER")
         self.store.record_ruleset(ruleset.version, ruleset.files, len(ruleset), actor=actor,
                                   now=now)
@@ -148,39 +146,3 @@ class RuleKeeper:
         self.problems = [str(p) for p in e.problems]
         for p in e.problems:
             log.error("规则错误 %s", p)
-
-    # ---- scoring ------------------------------------------------------------------------
-    def score_items(self, item_ids: list[int], now: datetime) -> int:
-        """Evaluate items with the rules in force and store score, level and matches.
-
-        Evaluation happens before the write transaction opens, so the database's write
-        lock is held only for the writes."""
-        rs = self.ruleset
-        if rs is None:
-            return 0
-        rows = self.store.get_items(item_ids)
-        results = [(i, rs.evaluate(title=rows[i]["title"] or "", body=rows[i]["body"] or ""))
-                   for i in item_ids if i in rows]
-        with self.store.tx():  # one transaction per batch
-            for item_id, ev in results:
-                self.store.save_evaluation(item_id, ev, version=rs.version, now=now)
-        matched = 0
-        for item_id, ev in results:
-            if ev.matches:
-                matched += 1
-                log.info("条目命中规则 item=%s score=%s level=%s rules=%s", item_id,
-                         ev.score, ev.level, ",".join(m.rule for m in ev.matches))
-        return matched
-
-    def score_pending(self, *, now: datetime, batch: int = 500) -> int:
-        """Score items stored while no rules were usable, or whose scoring failed."""
-        if self.ruleset is None:
-            return 0
-        done = 0
-        while ids := self.store.unscored_item_ids(limit=batch):
-            self.score_items(ids, now)
-            done += len(ids)
-        if done:
-            log.info("已为此前未评分的条目评分 items=%d version=%s", done,
-                     self.ruleset.version)
-        return done

@@ -1,4 +1,5 @@
-"""When to check a feed next: pure functions of ``now``, the feed, the fetch settings and what
+"""When to check a feed: first after a (re)start, next after a run, and when it is overdue;
+pure functions of ``now``, the feed, the fetch settings and what
 the last fetch taught us (failures, Retry-After, cache lifetime, the publisher's ``ttl``).
 
 No I/O and no clock: ``now`` and the random source are parameters, so tests are exact.
@@ -21,7 +22,8 @@ from datetime import datetime, timedelta
 
 from .config import FeedConfig, FetchConfig
 
-__all__ = ["MAX_HINT", "backoff_delay", "is_overdue", "next_check", "overdue_after"]
+__all__ = ["MAX_HINT", "backoff_delay", "first_check", "is_overdue", "next_check",
+           "overdue_after"]
 
 MAX_HINT = 24 * 3600.0  # longest wait a server hint (max-age, ttl, Retry-After) may impose
 _MAX_EXPONENT = 62       # 2**62 * any sane base is far above any cap; avoids float overflow
@@ -80,3 +82,20 @@ def overdue_after(feed: FeedConfig, intervals: int) -> float:
 def is_overdue(now: datetime, feed: FeedConfig, due: datetime | None, intervals: int) -> bool:
     """Whether a feed due at ``due`` and still not checked at ``now`` is overdue."""
     return due is not None and (now - due).total_seconds() > overdue_after(feed, intervals)
+
+
+def first_check(now: datetime, feed: FeedConfig, stored: datetime | None, *,
+                rng: random.Random, spread_new: float = 5.0,
+                spread_overdue: float = 30.0) -> datetime:
+    """When a (re)started daemon should first check a feed.
+
+    A stored future time is kept (the schedule resumes across restarts), capped at one
+    interval from now so a shortened interval takes effect at once. Feeds never
+    checked start within ``spread_new`` seconds; overdue ones are spread over
+    ``spread_overdue`` seconds instead of all firing at once.
+    """
+    if stored is not None and stored > now:
+        # keep the schedule, but a shortened interval in the config applies at once
+        return min(stored, now + timedelta(seconds=feed.interval))
+    spread = spread_new if stored is None else spread_overdue
+    return now + timedelta(seconds=rng.uniform(0, min(spread, feed.interval)))

@@ -4,6 +4,7 @@ the reason is stored, so it neither sits at the top of every listing nor passes 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -59,11 +60,17 @@ def _json(cases: list[tuple[str, datetime | None]]) -> bytes:
                        "items": items}).encode()
 
 
+def _row(item) -> dict:
+    """A stored item as its row reads: times as the ISO text the store keeps."""
+    return {**dataclasses.asdict(item), "published_at": iso(item.published_at),
+            "fetched_at": iso(item.fetched_at)}
+
+
 def _stored(tmp_path, data: bytes, *, now: datetime = NOW) -> dict[str, dict]:
     feed = parse_in_worker(data, "", None, "Asia/Shanghai", "http://127.0.0.1/feed", now)
     with Store(tmp_path / "m.db") as store:
         store.store_items("f", feed.items, now=now)
-        return {r["guid"]: r for r in store.list_items(limit=None)}
+        return {r.guid: _row(r) for r in store.list_items(limit=None)}
 
 
 @pytest.mark.parametrize("build", [_rss, _atom, _json], ids=["rss", "atom", "json-feed"])
@@ -110,14 +117,14 @@ def test_a_changed_item_keeps_the_fetch_time_it_was_first_dated_at(tmp_path):
             item = ParsedItem(guid="g", link=None, title="无日期", body=body,
                               published_at=when, date_note="missing")
             store.store_items("f", [item], now=when)
-        (row,) = store.list_items()
+        (row,) = map(_row, store.list_items())
         assert row["body"] == "终稿" and row["published_at"] == iso(NOW)
         assert row["date_note"] == "missing"
         # a real date arriving later replaces the stand-in
         good = datetime(2026, 2, 28, tzinfo=UTC)
         store.store_items("f", [ParsedItem(guid="g", link=None, title="有日期", body="终稿",
                                            published_at=good)], now=later)
-        (row,) = store.list_items()
+        (row,) = map(_row, store.list_items())
         assert (row["published_at"], row["date_note"]) == (iso(good), None)
 
 
@@ -136,7 +143,7 @@ def test_upgrade_dates_rows_stored_under_the_old_policy(tmp_path):
     conn.commit()
     conn.close()
     with Store(path) as store:
-        rows = {r["guid"]: r for r in store.list_items(limit=None)}
+        rows = {r.guid: _row(r) for r in store.list_items(limit=None)}
     assert {g: (r["published_at"], r["date_note"]) for g, r in rows.items()} == {
         "far": (fetched, "future"), "old": (fetched, "too_old"), "none": (fetched, "missing"),
         "ok": ("2026-02-28T00:00:00+00:00", None), "skew": (iso(NOW + timedelta(hours=1)), None)}

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import json
 from pathlib import Path
 
 import pytest
 
 from monitor.config import load_config
-from monitor.daemon import fetch_once
+from monitor.runtime import fetch_once
 from monitor.store import Store
 
 from servers import FeedServer, closed_port, drip, hang
@@ -147,7 +146,8 @@ def test_connection_refused_then_recovery(tmp_path):
     with Store(config.storage.path) as store:
         state = store.feed_state("f")
         assert state["ok"] == 1 and state["consecutive_failures"] == 0
-        assert json.dumps(state)  # nothing unserialisable stored
+        assert state.last_error_kind == "connection"  # the last failure stays on record
+        assert state.last_success_at is not None and state.etag is None
 
 
 def _children(pid: int) -> list[int]:
@@ -165,7 +165,7 @@ def test_a_killed_parse_worker_does_not_stop_parsing(tmp_path):
     import os
     import signal
 
-    from monitor.daemon import Runtime
+    from monitor.runtime import Services as Runtime
 
     with FeedServer() as srv:
         srv.route("/f", body=(FEEDS / "rss20_utf8.xml").read_bytes(),

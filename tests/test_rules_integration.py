@@ -16,6 +16,7 @@ import pytest
 
 from monitor.models import ParsedItem
 from monitor.rulekeeper import RuleKeeper
+from monitor.score import Scorer
 from monitor.store import Store
 
 from support import Cli, run_yuqing, wait_for, write_config
@@ -146,7 +147,7 @@ def _store_with_items(tmp_path: Path) -> Path:
         stored = store.store_items("f", items, now=T0)
         keeper = RuleKeeper(tmp_path / "rules", store)
         keeper.load(now=T0)
-        keeper.score_items([s.id for s in stored], T0)
+        Scorer(store, keeper).score_items([s.id for s in stored], T0)
     return config
 
 

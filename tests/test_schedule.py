@@ -118,7 +118,7 @@ def test_first_check_keeps_stored_time_but_honours_a_shorter_interval():
     from datetime import UTC, datetime, timedelta
 
     from monitor.config import FeedConfig
-    from monitor.pipeline import first_check
+    from monitor.schedule import first_check
 
     now = datetime(2026, 3, 1, tzinfo=UTC)
     rng = random.Random(1)

@@ -18,6 +18,7 @@ from monitor.models import ParsedItem
 from monitor.parse import parse_feed
 from monitor.parse.finish import finish_item
 from monitor.rulekeeper import RuleKeeper
+from monitor.score import Scorer
 from monitor.store import Store
 from monitor.terminal import show
 
@@ -146,7 +147,7 @@ def test_rules_test_and_items_scored_show_bidi_controls(tmp_path):
                                                     body="夜间\u202e施工")], now=now)
         keeper = RuleKeeper(tmp_path / "rules", store)
         keeper.load(now=now)
-        keeper.score_items([s.id for s in stored], now)
+        Scorer(store, keeper).score_items([s.id for s in stored], now)
     r = cli("items", "scored")
     assert r.exit_code == 0, r.output
     assert "<U+2067>〖施工〗<U+2069>" in r.output and "夜间<U+202E>〖施工〗" in r.output

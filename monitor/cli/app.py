@@ -13,7 +13,7 @@ import os
 import sqlite3
 import sys
 import traceback
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ import click
 from .. import __version__
 from ..config import Config, default_config_path, load_config
 from ..errors import MonitorError
+from ..timefmt import for_json, read_time
 from .i18n import ChineseGroup, usage_error_text
 
 if TYPE_CHECKING:
@@ -135,23 +136,26 @@ def main(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
 
 
 def emit_json(doc: Any) -> None:
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=None, default=str))
+    """One JSON document on stdout; times as ISO 8601 with their UTC offset."""
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=None, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return for_json(value)
+    return str(value)
 
 
 def parse_when(value: str | None, *, param: str) -> datetime | None:
-    """``YYYY-MM-DD`` or a full ISO 8601 time; naive values are read as UTC+8 (本地时间)."""
+    """``YYYY-MM-DD`` or a full ISO 8601 time; without an offset it is read in the display
+    zone (``[display] timezone``, Beijing time by default)."""
     if value is None:
         return None
     try:
-        dt = datetime.fromisoformat(value)
+        return read_time(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} 不是日期，应写成 YYYY-MM-DD 或完整的 ISO 8601 时间",
                                  param_hint=param) from None
-    if dt.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        dt = dt.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
-    return dt.astimezone(UTC)
 
 
 def open_store(state: Invocation, *, create: bool = False) -> Store:

@@ -30,7 +30,8 @@ def feeds_status(state: Invocation, as_json: bool) -> None:
     from ..durations import describe_duration
     from ..redact import redact_text
     from ..schedule import is_overdue
-    from ..store.db import parse_iso, utcnow
+    from ..store.db import utcnow
+    from ..timefmt import for_people
 
     cfg = state.config
     with open_store(state) as store:
@@ -40,19 +41,19 @@ def feeds_status(state: Invocation, as_json: bool) -> None:
     now = utcnow()
     docs = []
     for r in rows:
-        feed = cfg.feed(r["name"])
+        feed = cfg.feed(r.name)
         enabled = feed.enabled if feed else False
         overdue = bool(feed and enabled and is_overdue(
-            now, feed, parse_iso(r["next_check_at"]), cfg.daemon.overdue_intervals))
+            now, feed, r.next_check_at, cfg.daemon.overdue_intervals))
         docs.append({
-            "name": r["name"], "url": show_value(secret_of(FeedConfig, "url"), r["url"]),
-            "ok": bool(r["ok"]) if r["ok"] is not None else None, "enabled": enabled,
-            "consecutive_failures": r["consecutive_failures"],
-            "last_error": redact_text(r["last_error"]) if r["last_error"] else None,
-            "last_error_kind": r["last_error_kind"], "last_success_at": r["last_success_at"],
-            "last_checked_at": r["last_checked_at"], "next_check_at": r["next_check_at"],
-            "overdue": overdue, "rearmed_at": r["rearmed_at"], "rearm_note": r["rearm_note"],
-            "items_total": r["items_total"],
+            "name": r.name, "url": show_value(secret_of(FeedConfig, "url"), r.url),
+            "ok": r.ok, "enabled": enabled,
+            "consecutive_failures": r.consecutive_failures,
+            "last_error": redact_text(r.last_error) if r.last_error else None,
+            "last_error_kind": r.last_error_kind, "last_success_at": r.last_success_at,
+            "last_checked_at": r.last_checked_at, "next_check_at": r.next_check_at,
+            "overdue": overdue, "rearmed_at": r.rearmed_at, "rearm_note": r.rearm_note,
+            "items_total": r.items_total,
         })
     if as_json:
         emit_json(docs)
@@ -62,13 +63,14 @@ def feeds_status(state: Invocation, as_json: bool) -> None:
     for d in docs:
         mark = {True: "正常", False: "异常", None: "未抓取"}[d["ok"]]
         if d["overdue"]:
-            late = describe_duration((now - parse_iso(d["next_check_at"])).total_seconds())
+            late = describe_duration((now - d["next_check_at"]).total_seconds())
             mark += f"，逾期 {late} 未抓取（守护进程是否在运行？）"
-        line = f"{show(d['name'])}  [{mark}]  条目 {d['items_total']}  最近成功 {d['last_success_at'] or '—'}"
+        line = (f"{show(d['name'])}  [{mark}]  条目 {d['items_total']}  "
+                f"最近成功 {for_people(d['last_success_at'])}")
         if d["consecutive_failures"]:
             line += f"  连续失败 {d['consecutive_failures']} 次：{show(d['last_error'] or '')}"
         if d["rearmed_at"]:
-            line += f"  调度自检 {d['rearmed_at']}：{d['rearm_note']}"
+            line += f"  调度自检 {for_people(d['rearmed_at'])}：{d['rearm_note']}"
         click.echo(line)
 
 

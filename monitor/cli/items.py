@@ -8,27 +8,28 @@ from typing import Any
 
 import click
 
-from ..models import LEVELS
+from ..models import LEVELS, Item
 from ..terminal import show
+from ..timefmt import for_json, for_people
 from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
 from .options import FEED_OPTION, JSON_OPTION, LIMIT_OPTION, SINCE_OPTION
 from .render import highlight, snippet
 
 
-def _item_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "feed": row["feed"], "title": row["title"], "link": row["link"],
-            "published_at": row["published_at"], "fetched_at": row["fetched_at"],
-            "body": row["body"]}
+def _item_json(item: Item) -> dict[str, Any]:
+    return {"id": item.id, "feed": item.feed, "title": item.title, "link": item.link,
+            "published_at": for_json(item.published_at), "fetched_at": for_json(item.fetched_at),
+            "body": item.body}
 
 
-def _print_items(rows: list[dict[str, Any]]) -> None:
-    if not rows:
+def _print_items(items: list[Item]) -> None:
+    if not items:
         click.echo("没有符合条件的条目")
-    for r in rows:
-        when = r["published_at"] or r["fetched_at"]
-        click.echo(f"[{r['id']}] {when}  {r['feed']}\n    {show(r['title'])}")
-        if r["link"]:
-            click.echo(f"    {show(r['link'])}")
+    for item in items:
+        click.echo(f"[{item.id}] {for_people(item.when)}  {show(item.feed)}\n"
+                   f"    {show(item.title)}")
+        if item.link:
+            click.echo(f"    {show(item.link)}")
 
 
 @main.group()

@@ -10,6 +10,7 @@ import click
 
 from ..errors import ConfigError, RuleError
 from ..terminal import show
+from ..timefmt import for_people
 from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
 from .i18n import ChineseGroup
 from .options import JSON_OPTION, RULES_DIR_OPTION
@@ -165,7 +166,7 @@ def rules_versions(state: Invocation, show_diff: bool, as_json: bool) -> None:
         click.echo("还没有记录过规则版本（守护进程或 yuqing fetch 加载规则时记录）")
     for r in rows:
         changed = "、".join(r["changed"]) or "（无变化）"
-        click.echo(f"{r['version']}  {r['loaded_at']}  {r['actor'] or '—'}  "
+        click.echo(f"{r['version']}  {for_people(r['loaded_at'])}  {r['actor'] or '—'}  "
                    f"{r['rules']} 条规则  改动：{changed}")
         if show_diff and r["diff"]:
             click.echo(r["diff"])

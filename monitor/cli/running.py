@@ -31,8 +31,8 @@ def fetch(state: Invocation, feed_name: str | None, as_json: bool) -> None:
     """
     import asyncio
 
-    from ..daemon import fetch_once
     from ..logsetup import setup_logging
+    from ..runtime import fetch_once
 
     cfg = state.config
     setup_logging(cfg, debug=state.debug, one_shot=True)

@@ -9,7 +9,7 @@ Modules, by responsibility:
 
 - :mod:`.client`: :class:`Fetcher` (requests, redirects, caps, concurrency, error mapping);
 - :mod:`.guard`: private-network policy, resolution, pinning connections to checked addresses;
-- :mod:`.decode`: streaming decompression under the size cap;
+- :mod:`.decompress`: streaming decompression (Content-Encoding) under the size cap;
 - :mod:`.headers`: cache lifetime and ``Retry-After`` parsing.
 """
 

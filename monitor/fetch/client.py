@@ -19,7 +19,7 @@ from ..config import FeedConfig, FetchConfig
 from ..errors import FetchError
 from ..models import FetchResult
 from ..redact import redact_text, redact_url
-from .decode import _read_capped
+from .decompress import read_capped
 from .guard import _PIN, _GuardedTransport, _host, _Pin, _Policy, _ssl_context, default_resolve
 from .headers import cache_lifetime, retry_after
 
@@ -242,7 +242,7 @@ class Fetcher:
         if length.isdigit() and int(length) > job.cap:
             raise FetchError("too_large", f"响应体 {int(length)} 字节，超过上限 {job.cap} 字节",
                              status=status)
-        content = await _read_capped(response, job.cap, status)
+        content = await read_capped(response, job.cap, status)
         return FetchResult(url=str(url), status=status, content=content, headers=headers,
                            etag=headers.get("etag"), last_modified=headers.get("last-modified"),
                            max_age=cache_lifetime(headers))

@@ -30,6 +30,8 @@ except ImportError:  # pragma: no cover - private API moved
     def _feedparser_date(value: str) -> Any:
         return None
 
+from ..timefmt import DEFAULT_TIMEZONE
+
 log = logging.getLogger(__name__)
 
 _CN_MONTHS = {"十二": 12, "十一": 11, "十": 10, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
@@ -55,10 +57,10 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         log.warning("未知的时区 %r，改用 Asia/Shanghai", name)
-        return ZoneInfo("Asia/Shanghai")
+        return ZoneInfo(DEFAULT_TIMEZONE)
 
 
-def parse_date(value: str | None, tz: str = "Asia/Shanghai") -> datetime | None:
+def parse_date(value: str | None, tz: str = DEFAULT_TIMEZONE) -> datetime | None:
     """Parse a feed date into a timezone-aware UTC datetime, or ``None`` if unreadable.
 
     A date without an offset is local time in ``tz`` (default Asia/Shanghai: Chinese sites

@@ -30,6 +30,7 @@ import feedparser
 
 from ..errors import ParseError
 from ..models import ParsedFeed, ParsedItem
+from ..timefmt import DEFAULT_TIMEZONE
 from .charset import decode_feed
 from .dates import _from_struct, parse_date
 from .finish import finish_feed, safe_link
@@ -52,7 +53,7 @@ _UTF8_DECL = '<?xml version="1.0" encoding="utf-8"?>'
 
 
 def parse_feed(content: bytes, *, content_type: str = "", encoding: str | None = None,
-               timezone: str = "Asia/Shanghai", base_url: str | None = None,
+               timezone: str = DEFAULT_TIMEZONE, base_url: str | None = None,
                now: datetime | None = None) -> ParsedFeed:
     """Parse feed bytes (RSS, Atom, RDF or JSON Feed) into a ``ParsedFeed``.
 

@@ -27,12 +27,13 @@ from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from ..models import ParsedFeed, ParsedItem
+from ..timefmt import DEFAULT_TIMEZONE
 from .xmlclean import strip_controls
 
 __all__ = ["DATE_FLOOR", "FUTURE_SLACK", "check_date", "finish_feed", "finish_item",
            "safe_link"]
 
-DATE_FLOOR = datetime(1990, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+DATE_FLOOR = datetime(1990, 1, 1, tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
 FUTURE_SLACK = timedelta(days=1)
 
 _ALL_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")

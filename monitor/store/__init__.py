@@ -1,7 +1,8 @@
 """The single SQLite store (WAL): schema migrations, feeds' state, items, full-text search.
 
 ``Store`` is the one handle every stage receives; each concern lives in its own module
-(``db`` connection + migrations, ``feeds``, ``items``, ``matches``, ``search``) as a mixin.
+(``db`` connection + migrations, ``feeds``, ``items``, ``matches``, ``rulesets``,
+``search``, ``lock``) as a mixin.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from .db import Database, open_database
 from .feeds import FeedStateMixin
 from .items import ItemsMixin
 from .matches import MatchesMixin
+from .rulesets import RulesetsMixin
 from .search import SearchMixin
 
 
-class Store(FeedStateMixin, ItemsMixin, MatchesMixin, SearchMixin, Database):
+class Store(FeedStateMixin, ItemsMixin, MatchesMixin, RulesetsMixin, SearchMixin, Database):
     """All persistence for yuqing-monitor."""
 
 

@@ -6,19 +6,21 @@ Migrations are an ordered list of SQL scripts; the versions applied are recorded
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
 from ..errors import DatabaseMissingError, StoreError
+from ..timefmt import for_json as iso
 
 log = logging.getLogger(__name__)
 
@@ -134,15 +136,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def iso(dt: datetime | None) -> str | None:
-    """Store times as ISO 8601 UTC with offset, second precision (sortable as text)."""
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat(timespec="seconds")
-
-
 def period_where(since: datetime | None, until: datetime | None = None
                  ) -> tuple[list[str], list[Any]]:
     """SQL conditions (and parameters) for items dated in ``[since, until)``; an item's
@@ -167,6 +160,17 @@ def id_chunks(ids: list[int], size: int = 500) -> Iterator[tuple[str, list[int]]
 
 def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+M = TypeVar("M")
+
+
+def to_model(cls: type[M], row: Mapping[str, Any]) -> M:
+    """A model (``monitor.models``) from a row: columns named ``*_at`` are ISO times,
+    columns the model does not have are left out."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: parse_iso(v) if k.endswith("_at") else v
+                  for k, v in row.items() if k in names})
 
 
 def open_database(path: str | Path, *, busy_timeout: float = 10.0,

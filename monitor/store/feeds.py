@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
-from .db import iso, utcnow
+from ..models import FeedState
+from .db import iso, to_model, utcnow
 
 
 class _FeedLike(Protocol):
@@ -18,6 +19,7 @@ class FeedStateMixin:
     db: Any
     lock: Any
     tx: Callable[[], Any]  # Database.tx: a write transaction
+    log_event: Callable[..., None]  # Database.log_event: the one way into the event log
 
     def sync_feeds(self, feeds: Iterable[_FeedLike], *, now: datetime | None = None) -> None:
         """Make sure every configured feed has a state row (URL kept up to date).
@@ -36,14 +38,10 @@ class FeedStateMixin:
                         "UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL, "
                         "next_check_at = NULL WHERE name = ?", [feed.url, feed.name])
 
-    def feed_state(self, name: str) -> dict[str, Any] | None:
+    def feed_state(self, name: str) -> FeedState | None:
         with self.lock:
             rows = list(self.db.query("SELECT * FROM feeds WHERE name = ?", [name]))
-        return rows[0] if rows else None
-
-    def set_next_check(self, name: str, when: datetime) -> None:
-        with self.lock:
-            self.db.execute("UPDATE feeds SET next_check_at = ? WHERE name = ?", [iso(when), name])
+        return _state(rows[0]) if rows else None
 
     def record_success(self, name: str, *, now: datetime, status: int, next_check_at: datetime,
                        etag: str | None = None, last_modified: str | None = None,
@@ -77,8 +75,7 @@ class FeedStateMixin:
                 [error, kind, iso(now), iso(now), status, iso(next_check_at), name])
             row = self.db.execute("SELECT consecutive_failures FROM feeds WHERE name = ?",
                                   [name]).fetchone()
-            self.db["events"].insert({"at": iso(now), "kind": "feed.failure", "subject": name,
-                                      "data": f"{kind}: {error}"})
+            self.log_event("feed.failure", name, data=f"{kind}: {error}", now=now)
         return int(row[0]) if row else 0
 
     def record_rearm(self, name: str, *, now: datetime, note: str) -> None:
@@ -86,19 +83,20 @@ class FeedStateMixin:
         with self.tx():
             self.db.execute("UPDATE feeds SET rearmed_at = ?, rearm_note = ? WHERE name = ?",
                             [iso(now), note, name])
-            self.db["events"].insert({"at": iso(now), "kind": "feed.rearmed", "subject": name,
-                                      "actor": "system", "data": note})
+            self.log_event("feed.rearmed", name, actor="system", data=note, now=now)
 
-    def mark_failure_alerted(self, name: str, *, now: datetime) -> None:
+    def feeds_status(self, names: Iterable[str] | None = None) -> list[FeedState]:
+        """One state per feed with its item count, in config order when ``names`` is given."""
         with self.lock:
-            self.db["feeds"].update(name, {"failure_alerted_at": iso(now)})
-
-    def feeds_status(self, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """One row per feed with its item count, in config order when ``names`` is given."""
-        with self.lock:
-            rows = {r["name"]: r for r in self.db.query(
+            rows = {r["name"]: _state(r) for r in self.db.query(
                 "SELECT f.*, (SELECT count(*) FROM items i WHERE i.feed = f.name "
                 "AND i.deleted = 0) AS items_total FROM feeds f ORDER BY f.name")}
         if names is None:
             return list(rows.values())
         return [rows[n] for n in names if n in rows]
+
+
+def _state(row: dict[str, Any]) -> FeedState:
+    state = to_model(FeedState, row)
+    state.ok = None if row["ok"] is None else bool(row["ok"])
+    return state

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..models import ParsedItem
-from .db import id_chunks, iso, period_where, utcnow
+from ..models import Item, ParsedItem
+from .db import id_chunks, iso, period_where, to_model, utcnow
 
 
 @dataclass(frozen=True)
@@ -138,20 +138,20 @@ class ItemsMixin:
             self.db.execute("DELETE FROM items_fts WHERE rowid = ?", [item_id])
         return cur.rowcount > 0
 
-    def get_item(self, item_id: int) -> dict[str, Any] | None:
+    def get_item(self, item_id: int) -> Item | None:
         return self.get_items([item_id]).get(item_id)
 
-    def get_items(self, item_ids: list[int]) -> dict[int, dict[str, Any]]:
-        """Rows by id (one query per 500 ids); ids that do not exist are absent."""
-        out: dict[int, dict[str, Any]] = {}
+    def get_items(self, item_ids: list[int]) -> dict[int, Item]:
+        """Items by id (one query per 500 ids); ids that do not exist are absent."""
+        out: dict[int, Item] = {}
         with self.lock:
             for marks, chunk in id_chunks(item_ids):
                 for r in self.db.query(f"SELECT * FROM items WHERE id IN ({marks})", chunk):
-                    out[r["id"]] = r
+                    out[r["id"]] = to_model(Item, r)
         return out
 
     def list_items(self, *, feed: str | None = None, since: datetime | None = None,
-                   until: datetime | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
+                   until: datetime | None = None, limit: int | None = 50) -> list[Item]:
         """Items newest first (by publication time, else fetch time)."""
         where, params = period_where(since, until)
         if feed:
@@ -162,7 +162,7 @@ class ItemsMixin:
         if limit:
             sql += f" LIMIT {int(limit)}"
         with self.lock:
-            return list(self.db.query(sql, params))
+            return [to_model(Item, r) for r in self.db.query(sql, params)]
 
     def count_items(self) -> int:
         with self.lock:

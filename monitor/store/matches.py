@@ -1,28 +1,15 @@
 """Rule results: each item's score, level and matches (with spans and the ruleset version
-that produced them), and the history of ruleset versions (who/when/what changed)."""
+that produced them); the ruleset versions themselves are ``rulesets``."""
 
 from __future__ import annotations
 
-import difflib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
-from .db import id_chunks, iso, period_where, utcnow
-
-
-class _Span(Protocol):
-    def to_dict(self) -> dict[str, Any]: ...
-
-
-class _Match(Protocol):
-    rule: str
-    name: str
-    category: str
-    level: str
-    weight: int
-    spans: list[Any]
+from ..models import Item, StoredMatch
+from .db import id_chunks, iso, period_where, to_model, utcnow
 
 
 class _Evaluation(Protocol):
@@ -51,18 +38,18 @@ class MatchesMixin:
                   json.dumps([s.to_dict() for s in m.spans], ensure_ascii=False), version)
                  for m in ev.matches])
 
-    def item_matches(self, item_id: int) -> list[dict[str, Any]]:
+    def item_matches(self, item_id: int) -> list[StoredMatch]:
         return self.matches_of([item_id]).get(item_id, [])
 
-    def matches_of(self, item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    def matches_of(self, item_ids: list[int]) -> dict[int, list[StoredMatch]]:
         """Stored matches of several items (one query per 500 ids), spans decoded."""
-        out: dict[int, list[dict[str, Any]]] = {}
+        out: dict[int, list[StoredMatch]] = {}
         with self.lock:
             for marks, chunk in id_chunks(item_ids):
                 for r in self.db.query(
                         f"SELECT * FROM matches WHERE item_id IN ({marks}) ORDER BY id", chunk):
                     r["spans"] = json.loads(r["spans"])
-                    out.setdefault(r["item_id"], []).append(r)
+                    out.setdefault(r["item_id"], []).append(to_model(StoredMatch, r))
         return out
 
     def unscored_item_ids(self, *, limit: int = 500) -> list[int]:
@@ -83,7 +70,7 @@ class MatchesMixin:
 
     def scored_items(self, *, min_score: int = 1, levels: list[str] | None = None,
                      since: datetime | None = None,
-                     limit: int | None = 50) -> list[dict[str, Any]]:
+                     limit: int | None = 50) -> list[Item]:
         """Items with a score, highest first, each with its ``matches``; ``levels``
         restricts to items whose level is one of them."""
         where, params = period_where(since)
@@ -97,14 +84,14 @@ class MatchesMixin:
         if limit:
             sql += f" LIMIT {int(limit)}"
         with self.lock:
-            rows = list(self.db.query(sql, params))
-        matches = self.matches_of([r["id"] for r in rows])
+            rows = [to_model(Item, r) for r in self.db.query(sql, params)]
+        matches = self.matches_of([r.id for r in rows])
         for r in rows:
-            r["matches"] = matches.get(r["id"], [])
+            r.matches = matches.get(r.id, [])
         return rows
 
     def iter_items(self, *, since: datetime | None = None, until: datetime | None = None,
-                   batch: int = 1000) -> Iterator[dict[str, Any]]:
+                   batch: int = 1000) -> Iterator[Item]:
         """Every stored item in the period (by publication, else fetch time), in id order."""
         where, params = period_where(since, until)
         last = 0
@@ -116,58 +103,5 @@ class MatchesMixin:
                     [*params, last]))
             if not rows:
                 return
-            yield from rows
+            yield from (to_model(Item, r) for r in rows)
             last = rows[-1]["id"]
-
-    # ---- ruleset versions -------------------------------------------------------------
-    def record_ruleset(self, version: str, files: Mapping[str, str], rules: int, *,
-                       actor: str | None = None, now: datetime | None = None) -> bool:
-        """Record a ruleset version (once); returns True when it is new.
-
-        The diff against the previous version is stored with it, so rule maintenance can
-        be shown in reports (what changed, when, by whom).
-        """
-        with self.tx():
-            if self.db.execute("SELECT 1 FROM ruleset_versions WHERE version = ?",
-                               [version]).fetchone():
-                # back to a version seen before: it becomes the newest again
-                self.db.execute("UPDATE ruleset_versions SET loaded_at = ? WHERE version = ?",
-                                [iso(now or utcnow()), version])
-                self.db["events"].insert({"at": iso(now or utcnow()), "kind": "rules.version",
-                                          "subject": version, "actor": actor, "data": "[]"})
-                return False
-            prev = self.db.execute("SELECT files FROM ruleset_versions "
-                                   "ORDER BY loaded_at DESC, rowid DESC LIMIT 1").fetchone()
-            old: dict[str, str] = json.loads(prev[0]) if prev else {}
-            changed = sorted(n for n in set(old) | set(files) if old.get(n) != files.get(n))
-            diff = "".join(
-                "".join(difflib.unified_diff(
-                    old.get(n, "").splitlines(keepends=True),
-                    files.get(n, "").splitlines(keepends=True),
-                    fromfile=f"a/{n}" if n in old else "/dev/null",
-                    tofile=f"b/{n}" if n in files else "/dev/null"))
-                for n in changed)
-            self.db["ruleset_versions"].insert({
-                "version": version, "loaded_at": iso(now or utcnow()), "actor": actor,
-                "rules": rules, "files": json.dumps(dict(files), ensure_ascii=False),
-                "changed": json.dumps(changed, ensure_ascii=False), "diff": diff})
-            self.db["events"].insert({"at": iso(now or utcnow()), "kind": "rules.version",
-                                      "subject": version, "actor": actor,
-                                      "data": json.dumps(changed, ensure_ascii=False)})
-        return True
-
-    def ruleset_versions(self) -> list[dict[str, Any]]:
-        with self.lock:
-            rows = list(self.db.query(
-                "SELECT version, loaded_at, actor, rules, changed, diff FROM ruleset_versions "
-                "ORDER BY loaded_at DESC, rowid DESC"))
-        for r in rows:
-            r["changed"] = json.loads(r["changed"] or "[]")
-        return rows
-
-    def last_ruleset_files(self) -> dict[str, str] | None:
-        """The files of the newest recorded version (the last rules known to be good)."""
-        with self.lock:
-            row = self.db.execute("SELECT files FROM ruleset_versions "
-                                  "ORDER BY loaded_at DESC, rowid DESC LIMIT 1").fetchone()
-        return json.loads(row[0]) if row else None

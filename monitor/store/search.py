@@ -15,7 +15,9 @@ from typing import Any
 
 import rjieba
 
+from ..models import Item
 from ..normalize import normalize
+from .db import to_model
 
 
 def tokens(text: str) -> list[str]:
@@ -39,7 +41,7 @@ class SearchMixin:
         self.db.execute("INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
                         [item_id, " ".join(tokens(title)), " ".join(tokens(body))])
 
-    def search_items(self, query: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    def search_items(self, query: str, *, limit: int = 50) -> list[Item]:
         """Items matching every word of ``query``, best match first."""
         fts = _fts_query(query)
         rows: list[dict[str, Any]] = []
@@ -56,4 +58,4 @@ class SearchMixin:
                     "SELECT * FROM items WHERE deleted = 0 AND (title LIKE ? ESCAPE '\\' "
                     "OR body LIKE ? ESCAPE '\\') ORDER BY coalesce(published_at, fetched_at) "
                     "DESC, id DESC LIMIT ?", [like, like, int(limit)]))
-        return rows
+        return [to_model(Item, r) for r in rows]

@@ -1,5 +1,6 @@
-"""Bounded content decoding: streaming gzip/deflate/brotli in bounded pieces, and reading a
-response body that stops as soon as the decoded size passes the cap (compression bombs)."""
+"""Bounded decompression of the Content-Encoding (not charsets: see ``monitor.parse.charset``):
+gzip/deflate/brotli in bounded pieces, and reading a response body that stops as soon as
+the decompressed size passes the cap (compression bombs)."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ class _Decoder:
                     yield from self._through(out, i + 1)
 
 
-async def _read_capped(response: httpx.Response, cap: int, status: int) -> bytes:
+async def read_capped(response: httpx.Response, cap: int, status: int) -> bytes:
     """The decoded body, aborting as soon as the decoded size passes ``cap``."""
     decoder = _Decoder(response.headers.get("content-encoding", ""))
     parts: list[bytes] = []

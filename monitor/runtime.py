@@ -1,0 +1,139 @@
+"""The services the pipeline runs on (store, worker thread and processes, fetcher, rules,
+scorer), how they start and stop, and the one-shot pass over the feeds (``yuqing fetch``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from .config import Config
+from .durations import format_duration
+from .errors import NotFoundError, RuleError
+from .fetch import Fetcher
+from .pipeline import FeedOutcome, Pipeline
+from .rulekeeper import RuleKeeper, fingerprint
+from .rules import Ruleset
+from .score import Scorer
+from .store import Store
+from .store.db import utcnow
+from .workers import in_daemon_thread, new_parse_pool
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+
+class Services:
+    """The long-lived parts the pipeline runs on, shared by the daemon and one-shot
+    commands: the store and its worker thread, the parse processes, the fetcher, the rules
+    in force and the scorer, and the pipeline wired from them."""
+
+    def __init__(self, config: Config, *, transport: httpx.AsyncBaseTransport | None = None,
+                 rng: random.Random | None = None, clock: Clock = utcnow) -> None:
+        self.config = config
+        self.store = Store(config.storage.path, busy_timeout=config.storage.busy_timeout)
+        self.store.sync_feeds(config.feeds)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yuqing-work")
+        self.parse_workers = config.fetch.parse_workers or min(os.cpu_count() or 1, 4)
+        parse_executor = self.new_parse_pool() if self.parse_workers > 1 else None
+        self.fetcher = Fetcher(config.fetch, transport=transport)
+        self.rng = rng or random.Random()
+        self.rules = RuleKeeper(config.rules.dir, self.store)
+        self.scorer = Scorer(self.store, self.rules)
+        self._compiling = False
+        self.pipeline = Pipeline(config, self.store, self.fetcher, executor=self.executor,
+                                 parse_executor=parse_executor, rng=self.rng,
+                                 scorer=self.scorer,
+                                 new_parse_pool=self.new_parse_pool, clock=clock)
+
+    def new_parse_pool(self) -> Executor:
+        return new_parse_pool(self.parse_workers)
+
+    async def in_store(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a store call in the store worker thread (never on the event loop)."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def _compile_rules(self) -> Ruleset | RuleError | None:
+        """Compile the rule files on a thread of their own within ``[rules] load_timeout``;
+        ``None`` when it took too long (the thread is abandoned: it can never hold up
+        storing items or stopping the daemon)."""
+        limit = self.config.rules.load_timeout
+
+        def work() -> Ruleset | RuleError:
+            try:
+                return self.rules.compile()
+            finally:
+                self._compiling = False
+
+        self._compiling = True
+        try:
+            return await asyncio.wait_for(in_daemon_thread(work, name="yuqing-rules"), limit)
+        except TimeoutError:
+            log.error("规则加载超时，继续使用原有规则 seconds=%s dir=%s",
+                      format_duration(limit), self.config.rules.dir)
+            return None
+        except Exception:  # a bug in loading must not stop the daemon: keep the old rules
+            log.exception("规则加载出错，继续使用原有规则 dir=%s", self.config.rules.dir)
+            return None
+
+    async def load_rules(self, now: datetime) -> None:
+        fp = fingerprint(self.rules.rules_dir)
+        result = await self._compile_rules()
+        await self.in_store(lambda: self.rules.adopt_initial(fp, result, now=now))
+        await self.in_store(lambda: self.scorer.score_pending(now=now))
+
+    async def reload_rules(self, now: datetime) -> bool:
+        if self._compiling:  # an earlier load is still stuck: do not pile up threads
+            return False
+        fp = self.rules.pending_change()
+        changed = False
+        if fp is not None:
+            result = await self._compile_rules()
+            changed = await self.in_store(lambda: self.rules.adopt(fp, result, now=now))
+        await self.in_store(lambda: self.scorer.score_pending(now=now))
+        return changed
+
+    async def aclose(self, timeout: float = 3.0) -> None:
+        """Release everything; waits at most ``timeout`` for the store worker to finish
+        the call it is in (a stop never hangs on it)."""
+        await self.fetcher.aclose()
+        if self.pipeline.parse_executor is not None:
+            self.pipeline.parse_executor.shutdown(wait=False, cancel_futures=True)
+
+        def close_store() -> None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.store.close()
+
+        try:
+            await asyncio.wait_for(in_daemon_thread(close_store, name="yuqing-close"), timeout)
+        except TimeoutError:
+            log.warning("停止时存储线程仍在工作，不再等待")
+
+
+async def fetch_once(config: Config, *, feed: str | None = None, now: Clock = utcnow,
+                     transport: httpx.AsyncBaseTransport | None = None) -> list[FeedOutcome]:
+    """One pass over every enabled feed (or the one named) through the whole pipeline."""
+    if feed is not None:
+        chosen = [f for f in config.feeds if f.name == feed]
+        if not chosen:
+            names = "、".join(f.name for f in config.feeds) or "（无）"
+            raise NotFoundError(f"没有名为 {feed!r} 的订阅源；已配置：{names}")
+    else:
+        chosen = [f for f in config.feeds if f.enabled]
+    rt = Services(config, transport=transport, clock=now)
+    try:
+        await rt.load_rules(now())
+        return list(await asyncio.gather(
+            *(rt.pipeline.run_feed(f, now=now()) for f in chosen)))
+    finally:
+        await rt.aclose()
