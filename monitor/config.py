@@ -35,9 +35,10 @@ from pydantic import (
     model_validator,
 )
 
-from .config_report import KeyedValueError, to_config_error, toml_error
+from .config_errors import KeyedValueError, to_config_error, toml_error
 from .durations import format_duration, parse_duration
 from .errors import ConfigError
+from .models import LevelCode
 from .redact import MASK, redact_text, redact_url, register_secret
 from .timefmt import DEFAULT_TIMEZONE, set_display_zone
 
@@ -58,7 +59,6 @@ SecretStr = Annotated[str, Secret("mask")]
 SecretURL = Annotated[str, Secret("url")]
 SecretHeaders = Annotated[dict[str, str], Secret("headers")]
 SecretEnv = Annotated[str, Secret("env")]
-LevelCode = Literal["info", "blue", "yellow", "orange", "red"]
 
 Duration = Annotated[
     float,

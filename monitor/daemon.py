@@ -68,6 +68,7 @@ class Daemon:
         self._running: dict[str, datetime] = {}   # feed -> when its run started
         self._due: dict[str, datetime] = {}       # feed -> when its job is armed to run
         self.failure: MonitorError | None = None  # why the daemon stopped on its own
+        self.signalled_early: list[int] = []      # signals received before the loop ran
         self.rt: Services | None = None
         self.scheduler: Any = None  # AsyncIOScheduler, imported when the daemon runs
 
@@ -79,6 +80,8 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
                 loop.add_signal_handler(sig, self.request_stop)
+        if self.signalled_early:  # a stop asked for while starting up is honoured
+            self.request_stop()
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
         from apscheduler.schedulers.asyncio import AsyncIOScheduler  # not needed by one-shots
 
@@ -236,12 +239,17 @@ class Daemon:
         log.info("守护进程已停止")
 
 
-def serve(config: Config) -> None:
+def serve(config: Config, *, early_signals: list[int] | None = None) -> None:
     """``yuqing run``: the daemon until SIGTERM/SIGINT; the process is free to exit at
-    once afterwards, whatever thread is still stuck (a hung rules load, a parse)."""
+    once afterwards, whatever thread is still stuck (a hung rules load, a parse).
+    ``early_signals`` holds the signals the caller caught while starting up."""
     error: MonitorError | None = None
+    daemon = Daemon(config)
+    daemon.signalled_early = early_signals if early_signals is not None else []
+    for sig in (signal.SIGTERM, signal.SIGINT):  # until the loop takes over: remember, stop later
+        signal.signal(sig, lambda signum, _frame: daemon.signalled_early.append(signum))
     try:
-        asyncio.run(Daemon(config).run())
+        asyncio.run(daemon.run())
     except MonitorError as e:
         error = e
     stuck = join_threads(time.monotonic() + EXIT_GRACE)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
-LEVELS: tuple[str, ...] = ("info", "blue", "yellow", "orange", "red")
+LevelCode = Literal["info", "blue", "yellow", "orange", "red"]   # lowest to highest
+LEVELS: tuple[str, ...] = get_args(LevelCode)
 LEVEL_NAMES: dict[str, str] = {
     "info": "记录",
     "blue": "一般（蓝）",

@@ -32,8 +32,11 @@ from itertools import accumulate
 
 __all__ = ["Normalized", "is_cjk", "is_interference", "normalize"]
 
+# Han characters: 〇, extension A and the unified block (the two NFKC and case never
+# touch), compatibility ideographs, the astral extensions.
 _HAN_RANGES = ((0x3007, 0x3007), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
                (0x20000, 0x3FFFF))
+_UNIFIED_HAN = _HAN_RANGES[1:3]
 _TABLE_RANGES = ((0x0, 0xFFFF), (0x1D400, 0x1D7FF), (0x1F000, 0x1FBFF), (0x2F800, 0x2FA1F),
                  (0xE0000, 0xE01EF))
 _ENTITY_RE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
@@ -42,8 +45,7 @@ _ENTITY_RE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?
 def is_cjk(ch: str) -> bool:
     """True for one Han character (unified, extensions, compatibility, 〇)."""
     cp = ord(ch)
-    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0xF900 <= cp <= 0xFAFF
-            or 0x20000 <= cp <= 0x3FFFF or cp == 0x3007)
+    return any(lo <= cp <= hi for lo, hi in _HAN_RANGES)
 
 
 def _char_class(cps: Iterable[int], ranges: Iterable[tuple[int, int]] = ()) -> str:
@@ -164,7 +166,7 @@ def _table_code_points() -> Iterable[int]:
     """Code points with table entries (unified Han needs none: NFKC and case leave it)."""
     for lo, hi in _TABLE_RANGES:
         for cp in range(lo, hi + 1):
-            if not (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF):
+            if not any(lo <= cp <= hi for lo, hi in _UNIFIED_HAN):
                 yield cp
 
 

@@ -99,9 +99,9 @@ class Pipeline:
             return await self._failed(feed, e, now)
         except _STORE_ERRORS:
             raise
-        except Exception as e:  # a bug must not stop the other feeds or the daemon
+        except Exception:  # a bug must not stop the other feeds or the daemon
             log.exception("抓取时出现意外错误 feed=%s", feed.name)
-            return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
+            return await self._failed(feed, _internal_error(), now)
         try:
             parsed = None if result.not_modified else await self._parse(feed, result, now)
             return await loop.run_in_executor(self.executor, self.process, feed, result, now,
@@ -110,9 +110,9 @@ class Pipeline:
             return await self._failed(feed, e, now)
         except _STORE_ERRORS:
             raise
-        except Exception as e:
+        except Exception:
             log.exception("处理时出现意外错误 feed=%s", feed.name)
-            return await self._failed(feed, FetchError("internal", f"内部错误：{e!r}"), now)
+            return await self._failed(feed, _internal_error(), now)
 
     async def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
         """Parse in the process pool; if the pool broke (a worker was killed, e.g. by the
@@ -204,3 +204,9 @@ class Pipeline:
               feed_ttl: float | None) -> datetime:
         return next_check(now, feed, self.config.fetch, max_age=max_age, feed_ttl=feed_ttl,
                           rng=self.rng)
+
+
+def _internal_error() -> FetchError:
+    """What a feed's state says after a bug: no Python repr for people (the traceback is in
+    the log, written just before)."""
+    return FetchError("internal", "程序内部错误（详情已记入日志），稍后自动重试")

@@ -25,7 +25,7 @@ from .rules import Ruleset
 from .score import Scorer
 from .store import Store
 from .store.db import utcnow
-from .workers import in_daemon_thread, new_parse_pool
+from .workers import LogForwarder, in_daemon_thread, new_parse_pool
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class Services:
         self.store.sync_feeds(config.feeds)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yuqing-work")
         self.parse_workers = config.fetch.parse_workers or min(os.cpu_count() or 1, 4)
+        self.worker_logs = LogForwarder() if self.parse_workers > 1 else None
         parse_executor = self.new_parse_pool() if self.parse_workers > 1 else None
         self.fetcher = Fetcher(config.fetch, transport=transport)
         self.rng = rng or random.Random()
@@ -57,7 +58,7 @@ class Services:
                                  new_parse_pool=self.new_parse_pool, clock=clock)
 
     def new_parse_pool(self) -> Executor:
-        return new_parse_pool(self.parse_workers)
+        return new_parse_pool(self.parse_workers, self.worker_logs)
 
     async def in_store(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a store call in the store worker thread (never on the event loop)."""
@@ -118,6 +119,8 @@ class Services:
             await asyncio.wait_for(in_daemon_thread(close_store, name="yuqing-close"), timeout)
         except TimeoutError:
             log.warning("停止时存储线程仍在工作，不再等待")
+        if self.worker_logs is not None:
+            self.worker_logs.stop()
 
 
 async def fetch_once(config: Config, *, feed: str | None = None, now: Clock = utcnow,

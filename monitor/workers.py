@@ -1,6 +1,7 @@
 """Worker processes and threads that must never outlive the daemon.
 
-* Parse workers: a ``forkserver`` process pool (this threaded process is never forked; the
+* Parse workers: a ``forkserver`` process pool whose log records travel through a queue
+  to the daemon's handlers (:class:`LogForwarder`); (this threaded process is never forked; the
   workers load only the parser). Each worker watches the daemon's process with a pidfd and
   exits the moment it is gone, even after a SIGKILL that gave nobody a chance to clean
   up; ``PR_SET_PDEATHSIG`` also ties it to its direct parent, the fork server. Under
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import logging.handlers
 import multiprocessing
 import os
 import select
@@ -23,7 +25,7 @@ import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +33,60 @@ T = TypeVar("T")
 _PR_SET_PDEATHSIG = 1
 
 
-def new_parse_pool(workers: int) -> Executor:
-    """A pool of ``workers`` parse processes bound to the life of this process."""
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["monitor.parse", "monitor.workers"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                               initializer=bind_to_parent, initargs=(os.getpid(),))
+_CTX = multiprocessing.get_context("forkserver")
+
+
+class LogForwarder:
+    """Carries the parse workers' log records to this process's handlers (the daemon's
+    log file or the journal), where they are formatted like every other line."""
+
+    def __init__(self) -> None:
+        self.queue: Any = _CTX.Queue()
+        self._listener = logging.handlers.QueueListener(self.queue, _Dispatch())
+        self._listener.start()
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self._listener.stop()
+        with contextlib.suppress(Exception):
+            self.queue.close()
+            self.queue.cancel_join_thread()
+
+
+class _Dispatch(logging.Handler):
+    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:  # pragma: no cover - handle() does it
+        pass
+
+
+def new_parse_pool(workers: int, logs: LogForwarder | None = None) -> Executor:
+    """A pool of ``workers`` parse processes bound to the life of this process; with
+    ``logs``, their log records arrive here."""
+    _CTX.set_forkserver_preload(["monitor.parse", "monitor.workers"])
+    level = logging.getLogger().getEffectiveLevel()
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_CTX, initializer=init_worker,
+                               initargs=(os.getpid(), logs.queue if logs else None, level))
+
+
+def init_worker(daemon_pid: int, log_queue: Any, level: int) -> None:
+    """Worker initializer: log through ``log_queue`` to the daemon, and exit as soon as
+    ``daemon_pid`` (the daemon) is gone."""
+    if log_queue is not None:
+        root = logging.getLogger()
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        root.addHandler(logging.handlers.QueueHandler(log_queue))
+        root.setLevel(level)
+    bind_to_parent(daemon_pid)
 
 
 def bind_to_parent(daemon_pid: int) -> None:
-    """Worker initializer: exit as soon as ``daemon_pid`` (the daemon) is gone."""
+    """Exit as soon as ``daemon_pid`` (the daemon) is gone."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

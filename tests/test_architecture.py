@@ -6,18 +6,24 @@ import ast
 from pathlib import Path
 
 import click
+import pytest
 
 from monitor.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "monitor"
 
-# Stage order; a stage module may import only earlier stages (and the shared modules).
-STAGES = ["fetch", "schedule", "parse", "normalize", "store", "rules",
-          "incidents", "alerts", "report"]
-SHARED = {"models", "errors", "config", "config_report", "durations", "redact"}
-TIERS = {"pipeline", "daemon", "cli", "web", "scaffold", "opml", "__main__",
-         "__init__", "rulekeeper", "backtest", "terminal"}
+# The layers, lowest first. Shared modules may be imported by anything; a stage only by
+# later stages and the wiring; the wiring tiers only by later tiers (pipeline < runtime <
+# daemon < cli/web). Infrastructure (process, logging and display helpers) serves the
+# wiring and imports no tier itself.
+SHARED = {"models", "errors", "config", "config_errors", "durations", "redact", "timefmt",
+          "__version__"}  # the package root holds only the version
+STAGES = ["fetch", "schedule", "parse", "normalize", "store", "rules", "rulekeeper", "score",
+          "backtest", "incidents", "alerts", "report"]
+TIERS = ["pipeline", "runtime", "daemon", "cli", "web"]
+INFRA = {"workers", "sdnotify", "logsetup", "terminal", "opml", "scaffold", "__init__",
+         "__main__"}
 
 
 def _module_of(path: Path) -> str:
@@ -49,19 +55,87 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-def test_stages_never_import_later_stages():
+def _rank(mod: str) -> tuple[int, int]:
+    """(layer, position): shared 0, stages 1, infrastructure 2, wiring tiers 3."""
+    if mod in SHARED:
+        return 0, 0
+    if mod in STAGES:
+        return 1, STAGES.index(mod)
+    if mod in INFRA:
+        return 2, 0
+    assert mod in TIERS, f"monitor/{mod} is in no layer: add it to test_architecture.py"
+    return 3, TIERS.index(mod)
+
+
+def test_imports_go_down_the_layers_only():
+    """Stages never import a later stage or the wiring; the pipeline never imports the
+    runtime, the runtime never the daemon, the daemon never the CLI; infrastructure
+    imports no wiring tier (``__main__`` only the CLI it runs)."""
     problems = []
     for path in PKG.rglob("*.py"):
         mod = _module_of(path)
-        if mod not in STAGES:
-            continue
+        layer, pos = _rank(mod)
         for imported in _imports(path) - {mod}:
-            if imported in SHARED:
-                continue
-            if imported in TIERS or (imported in STAGES and
-                                     STAGES.index(imported) > STAGES.index(mod)):
+            other_layer, other_pos = _rank(imported)
+            if layer == 0:
+                ok = other_layer == 0
+            elif layer == 1:
+                ok = other_layer == 0 or (other_layer == 1 and other_pos < pos)
+            elif layer == 2:
+                ok = other_layer < 3 or (mod == "__main__" and imported == "cli")
+            else:
+                ok = other_layer < 3 or other_pos < pos
+            if not ok:
                 problems.append(f"{path.relative_to(ROOT)} imports {imported}")
     assert not problems, problems
+
+
+def test_every_module_imports_on_its_own():
+    """Each module imported first, with no other module of ours loaded (import cycles fail
+    here), in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    names = sorted(".".join(("monitor", *p.relative_to(PKG).with_suffix("").parts))
+                   .removesuffix(".__init__") for p in PKG.rglob("*.py"))
+    script = (
+        "import importlib, sys\n"
+        f"names = {names!r}\n"
+        "failed = []\n"
+        "for name in names:\n"
+        "    for m in [m for m in sys.modules if m == 'monitor' or m.startswith('monitor.')]:\n"
+        "        del sys.modules[m]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as e:\n"
+        "        failed.append(f'{name}: {type(e).__name__}: {e}')\n"
+        "print('\\n'.join(failed))\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "", r.stdout
+    assert len(names) > 40
+
+
+@pytest.mark.parametrize("args", [["--help"], ["feeds", "status"], ["items", "list"]])
+def test_light_commands_do_not_load_the_rule_engine(tmp_path, args):
+    """``yuqing --help`` and the status commands start without jieba or the matcher."""
+    import subprocess
+    import sys
+
+    from support import write_config
+
+    config = write_config(tmp_path)
+    script = ("import atexit, sys\n"
+              "atexit.register(lambda: sys.stderr.write('LOADED:' + ','.join(sorted(m for m in "
+              "('rjieba', 'ahocorasick', 'monitor.rules', 'apscheduler', 'feedparser') "
+              "if m in sys.modules)) + '\\n'))\n"
+              "from monitor.cli import main\n"
+              "main(sys.argv[1:])\n")
+    r = subprocess.run([sys.executable, "-c", script, "--config", str(config), *args],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "LOADED:\n" in r.stderr, r.stderr
 
 
 def test_every_module_has_a_docstring():

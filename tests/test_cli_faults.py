@@ -135,3 +135,12 @@ def test_one_shot_fetch_warnings_are_chinese_lines(tmp_path):
     assert warnings and all(ln.startswith(("警告 ", "错误 ")) for ln in warnings), r.stderr
     assert any("抓取失败 feed=坏源" in ln and "连接" in ln for ln in warnings)
     assert "Traceback" not in r.stderr and "WARNING" not in r.stderr
+
+
+def test_debug_shows_http_traffic(tmp_path):
+    with FeedServer() as srv:
+        srv.route("/rss", body=RSS.format(items=ITEM.format(n=1)).encode())
+        config = write_config(tmp_path, feeds=[{"name": "源", "url": srv.url("/rss")}])
+        r = run_yuqing("--config", str(config), "--debug", "fetch")
+    assert r.returncode == 0
+    assert "HTTP Request: GET" in r.stderr and "/rss" in r.stderr

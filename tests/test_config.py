@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import dump_config, load_config
-from monitor.config_report import find_key_line
+from monitor.config_errors import find_key_line
 from monitor.errors import ConfigError
 
 from support import run_yuqing, write_config

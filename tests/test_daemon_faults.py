@@ -244,3 +244,25 @@ def test_slow_rule_loading_never_holds_up_storing_or_stopping(tmp_path):
     assert proc.returncode == 0, err
     assert elapsed < 10
     assert "规则加载超时" in err
+
+
+def test_parse_worker_log_lines_reach_the_daemon_log(tmp_path):
+    """A record logged inside a parse worker process arrives in logs/yuqing.log, formatted
+    like every other line (before, WARNING went to stderr unformatted and INFO was lost)."""
+    broken = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>源</title>'
+              '<item><title>甲 & 乙</title><link>http://example.org/1</link></item>'
+              '</channel></rss>').encode()
+    with FeedServer() as srv:
+        srv.route("/rss", body=broken)
+        config = write_config(tmp_path, feeds=[
+            {"name": "源", "url": srv.url("/rss"), "interval": "1h"}],
+            extra={"fetch": {"parse_workers": 2}})
+        proc = start_daemon(config)
+        log = tmp_path / "logs" / "yuqing.log"
+        try:
+            wait_for(lambda: log.exists() and "monitor.parse.feeds" in log.read_text("utf-8"))
+        finally:
+            stop(proc)
+    line = next(ln for ln in log.read_text("utf-8").splitlines() if "monitor.parse.feeds" in ln)
+    assert " 信息 monitor.parse.feeds: 订阅源格式不规范" in line
+    assert line[:4].isdigit()  # the same time-stamped format as the daemon's own lines

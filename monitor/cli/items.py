@@ -95,7 +95,7 @@ def items_search(state: Invocation, query: str, limit: int, as_json: bool) -> No
 @click.option("--min-score", default=1, type=click.IntRange(0, 100),
               help="最低得分 0-100（默认 1）")
 @click.option("--min-level", type=click.Choice(LEVELS), default=None,
-              help="只看这一级别及以上（info、blue、yellow、orange、red）")
+              help=f"只看这一级别及以上（{'、'.join(LEVELS)}）")
 @SINCE_OPTION
 @LIMIT_OPTION
 @JSON_OPTION

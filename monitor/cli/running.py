@@ -12,12 +12,17 @@ from .options import FEED_OPTION, JSON_OPTION
 @pass_invocation
 def run(state: Invocation) -> None:
     """前台运行守护进程，按计划抓取；收到 SIGTERM/SIGINT 后 10 秒内退出。示例：yuqing run"""
+    import signal
+
+    early: list[int] = []  # a stop signal during start-up is remembered and honoured
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: early.append(signum))
     from ..daemon import serve
     from ..logsetup import setup_logging
 
     cfg = state.config
     setup_logging(cfg, debug=state.debug)
-    serve(cfg)
+    serve(cfg, early_signals=early)
 
 
 @main.command()

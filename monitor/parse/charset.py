@@ -65,8 +65,7 @@ def normalize_encoding(name: str | None) -> str | None:
         info = codecs.lookup(label)
     except LookupError:
         return None
-    canon = {"gbk": "gb18030", "gb2312": "gb18030", "big5": "big5hkscs", "cp950": "big5hkscs",
-             "latin_1": "cp1252", "ascii": "cp1252"}.get(info.name, info.name)
+    canon = _ALIASES.get(info.name.replace("_", "-"), info.name)
     return canon.replace("_", "-")
 
 

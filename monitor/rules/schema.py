@@ -15,7 +15,7 @@ an alias (``&name``) are harmless and accepted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -27,7 +27,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.errors import RuleProblem
-from monitor.models import LEVELS
+from monitor.models import LEVELS, LevelCode
 
 __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "ExampleModel", "RawRule", "RuleModel", "line_of",
            "read_rule_file", "too_large"]
@@ -74,7 +74,7 @@ class RuleModel(BaseModel):
     id: str = Field(min_length=1)
     name: str = ""
     category: str = Field(min_length=1)
-    level: Literal["info", "blue", "yellow", "orange", "red"]
+    level: LevelCode
     weight: int = Field(default=0, ge=0, le=100)
     words: dict[str, Annotated[list[str], BeforeValidator(_as_list)]] = {}
     condition: str | None = None

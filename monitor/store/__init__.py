@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from .db import Database, open_database
+from .db import Database
 from .feeds import FeedStateMixin
 from .items import ItemsMixin
 from .matches import MatchesMixin
@@ -19,4 +19,4 @@ class Store(FeedStateMixin, ItemsMixin, MatchesMixin, RulesetsMixin, SearchMixin
     """All persistence for yuqing-monitor."""
 
 
-__all__ = ["Store", "open_database"]
+__all__ = ["Store"]

@@ -38,9 +38,6 @@ class MatchesMixin:
                   json.dumps([s.to_dict() for s in m.spans], ensure_ascii=False), version)
                  for m in ev.matches])
 
-    def item_matches(self, item_id: int) -> list[StoredMatch]:
-        return self.matches_of([item_id]).get(item_id, [])
-
     def matches_of(self, item_ids: list[int]) -> dict[int, list[StoredMatch]]:
         """Stored matches of several items (one query per 500 ids), spans decoded."""
         out: dict[int, list[StoredMatch]] = {}

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import rjieba
-
 from ..models import Item
 from ..normalize import normalize
 from .db import to_model
@@ -22,7 +20,10 @@ from .db import to_model
 
 def tokens(text: str) -> list[str]:
     """Normalized search tokens of ``text``: jieba's search mode (jieba-rs, the same
-    dictionary and algorithm as jieba, 16x faster); FTS5 drops punctuation tokens itself."""
+    dictionary and algorithm as jieba, 16x faster); FTS5 drops punctuation tokens itself.
+    jieba-rs loads its dictionary on first use, not when the store is opened."""
+    import rjieba
+
     return rjieba.cut_for_search(normalize(text).text, hmm=False)
 
 
