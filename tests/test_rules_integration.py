@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -247,7 +246,9 @@ def test_missing_rules_dir_is_a_clear_error(tmp_path, cmd):
     r = run_yuqing("--config", str(config), *cmd)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert str(tmp_path / "rules") in r.stderr
-    json.dumps(r.stderr)
+    # clear: one line, FILE:LINE: then what is wrong, in Chinese; nothing on stdout
+    assert r.stderr.splitlines() == [f"{tmp_path / 'rules'}:1: 找不到规则文件或目录"], r.stderr
+    assert r.stdout == ""
 
 
 def test_python_api_as_in_the_contract(tmp_path):
