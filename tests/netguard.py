@@ -78,6 +78,9 @@ def check(family: int, address: Any, action: str = "connection") -> None:
     port = address[1] if len(address) > 1 else "?"
     shown = f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
     literal = _is_loopback_literal(family, str(host))
+    if literal is None:  # an IPv4 literal given to an IPv6 socket, or the other way round
+        other = socket.AF_INET6 if family == socket.AF_INET else socket.AF_INET
+        literal = _is_loopback_literal(other, str(host))
     if literal is True:
         return
     if literal is None and _is_local_name(str(host)):
