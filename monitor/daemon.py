@@ -30,7 +30,7 @@ from .schedule import first_check, is_overdue
 from .sdnotify import Notifier
 from .store.db import utcnow
 from .store.lock import DaemonLock
-from .timefmt import for_people
+from .timefmt import for_log
 from .workers import join_threads
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ class Daemon:
         self.scheduler.add_job(self._run_feed, "date", run_date=when, args=[feed],
                                id=job_id(feed), replace_existing=True,
                                misfire_grace_time=None, coalesce=True, max_instances=1)
-        log.debug("已安排抓取 feed=%s at=%s", feed.name, for_people(when, seconds=True))
+        log.debug("已安排抓取 feed=%s at=%s", feed.name, for_log(when))
 
     def _skipped(self, event: Any) -> None:
         if event.job_id.startswith("feed:"):

@@ -36,7 +36,7 @@ from .schedule import next_check
 from .score import Scorer
 from .store import Store
 from .store.db import utcnow
-from .timefmt import for_people
+from .timefmt import for_log
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class Pipeline:
             nxt = self._next(feed, done, max_age=result.max_age, feed_ttl=known_ttl)
             self.store.record_success(feed.name, now=done, status=304, next_check_at=nxt,
                                       max_age=result.max_age)
-            log.info("未变化 feed=%s next=%s", feed.name, for_people(nxt, seconds=True))
+            log.info("未变化 feed=%s next=%s", feed.name, for_log(nxt))
             return FeedOutcome(feed.name, True, 304, next_check_at=nxt)
         if parsed is None:
             parsed = parse_in_worker(result.content, result.content_type, feed.encoding or None,
@@ -161,7 +161,7 @@ class Pipeline:
             ttl=parsed.ttl, max_age=result.max_age, encoding=parsed.encoding, fmt=parsed.format)
         log.info("已抓取 feed=%s status=%s items=%d new=%d changed=%d encoding=%s next=%s",
                  feed.name, result.status, len(parsed.items), len(new), len(changed),
-                 parsed.encoding, for_people(nxt, seconds=True))
+                 parsed.encoding, for_log(nxt))
         return FeedOutcome(feed.name, True, result.status, len(new), len(changed),
                            next_check_at=nxt, item_ids=new + changed)
 
@@ -196,7 +196,7 @@ class Pipeline:
                                           next_check_at=nxt, status=e.status)
         level = logging.WARNING if count >= self.config.fetch.failure_alert_after else logging.INFO
         log.log(level, "抓取失败 feed=%s kind=%s failures=%d error=%s next=%s",
-                feed.name, e.kind, count, error, for_people(nxt, seconds=True))
+                feed.name, e.kind, count, error, for_log(nxt))
         return FeedOutcome(feed.name, False, e.status, error=error, error_kind=e.kind,
                            next_check_at=nxt)
 

@@ -2,7 +2,8 @@
 
 Everything a person reads (CLI text, log lines, and later messages, reports and the
 console) shows times in the display zone (``[display] timezone``, default Beijing time),
-through :func:`for_people`; JSON keeps ISO 8601 with its UTC offset (:func:`for_json`).
+through :func:`for_people` (in log lines' ``key=value`` fields, :func:`for_log`: the same
+zone as one token); JSON keeps ISO 8601 with its UTC offset (:func:`for_json`).
 A date typed without an offset (``--since 2026-12-02``) is read in the same zone.
 """
 
@@ -38,6 +39,16 @@ def for_people(dt: datetime | None, *, seconds: bool = False) -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(zone()).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def for_log(dt: datetime | None) -> str:
+    """A time as a ``key=value`` field of a log line: the display zone, one token
+    (``2026-12-02T14:23:05+08:00``), so log lines stay easy to grep and split."""
+    if dt is None:
+        return "-"
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(zone()).isoformat(timespec="seconds")
 
 
 def for_json(dt: datetime | None) -> str | None:

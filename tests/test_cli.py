@@ -116,9 +116,12 @@ def test_opml_import_rejects_entity_expansion(tmp_path):
     bomb.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">'
                     '<!ENTITY b "&a;&a;&a;&a;">]><opml><body>'
                     '<outline text="&b;" xmlUrl="http://127.0.0.1/x"/></body></opml>', "utf-8")
+    before = config.read_text("utf-8")
     r = Cli(config)("feeds", "import", str(bomb))
     assert r.exit_code == 1
     assert "OPML" in (r.stderr or r.output)
+    assert f"{bomb}: 不是有效的 OPML 文件" in r.stderr and "Traceback" not in r.stderr
+    assert config.read_text("utf-8") == before  # nothing imported
 
 
 def test_json_output_is_one_document(tmp_path):
@@ -127,6 +130,9 @@ def test_json_output_is_one_document(tmp_path):
     assert r.returncode == 0
     doc = json.loads(r.stdout)
     assert doc["feeds"][0]["ok"] is False and doc["feeds"][0]["error"]
+    assert doc == {"new_items": 0, "feeds": [{"name": "a", "ok": False, "status": None,
+                                              "new_items": 0,
+                                              "error": "连接 127.0.0.1 被拒绝（服务未启动或端口错误）"}]}
 
 
 def test_usage_errors_and_help_are_in_chinese(tmp_path):

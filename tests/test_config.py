@@ -57,16 +57,21 @@ def test_bad_values_name_file_line_key_and_hint(tmp_path, extra, key, line, need
 
 def test_missing_storage_and_missing_file(tmp_path):
     path = _write(tmp_path, '[rules]\ndir = "../rules"\n')
-    with pytest.raises(ConfigError, match="storage"):
+    with pytest.raises(ConfigError, match="storage") as ei:
         load_config(path)
-    with pytest.raises(ConfigError, match="不存在"):
+    assert ei.value.key == "storage"
+    assert str(ei.value).startswith(f"{path}: 配置项 storage: 缺少必填项"), str(ei.value)
+    assert "yuqing init" in str(ei.value)  # the hint
+    with pytest.raises(ConfigError, match="不存在") as ei:
         load_config(tmp_path / "nope.toml")
+    assert str(ei.value).startswith(f"{tmp_path / 'nope.toml'}: 配置文件不存在"), str(ei.value)
 
 
 def test_toml_syntax_error(tmp_path):
     path = _write(tmp_path, BASE + "oops = \n")
-    with pytest.raises(ConfigError, match="TOML"):
+    with pytest.raises(ConfigError, match="TOML") as ei:
         load_config(path)
+    assert str(ei.value).startswith(f"{path}:10: TOML 语法错误（第 8 列）："), str(ei.value)
 
 
 def test_minimal_config_and_relative_paths(tmp_path):

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from support import run_yuqing, wait_for, write_config
+from support import run_yuqing, wait_for, wait_until, write_config
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>区融媒体中心</title><link>http://example.org/</link>
@@ -63,8 +65,10 @@ def test_restart_resumes_schedule_and_stores_no_duplicates(tmp_path, httpserver,
         rss("地铁五号线施工封路", "滨江新区安置房开工"), content_type="application/rss+xml")
     config = write_config(tmp_path, feeds=[{"name": "区融媒体中心", "interval": "1h",
                                             "url": httpserver.url_for("/rss.xml")}],
-                          extra={"fetch": {"startup_spread": "1s"}})
+                          extra={"fetch": {"startup_spread": "1s"},
+                                 "logging": {"dir": "../logs", "level": "DEBUG"}})
     db = tmp_path / "data" / "monitor.db"
+    log = tmp_path / "logs" / "yuqing.log"
 
     proc = start_daemon(config)
     try:
@@ -79,10 +83,23 @@ def test_restart_resumes_schedule_and_stores_no_duplicates(tmp_path, httpserver,
     assert requests_before == 1
 
     # Restart: the stored next check (an hour away) is kept, nothing is fetched again.
+    # The daemon's own lines say so: the feed armed for that hour, then the daemon up
+    # with its schedule started. Nothing can be due before that hour, so no wait.
+    offset = log.stat().st_size
+    before = datetime.now(UTC)
     proc = start_daemon(config)
-    time.sleep(3)
-    stop(proc)
+    try:
+        wait_for(lambda: "守护进程已启动 feeds=1" in log.read_bytes()[offset:].decode("utf-8", "replace"))
+    finally:
+        stop(proc)
     assert proc.returncode == 0
+    restart_log = log.read_bytes()[offset:].decode("utf-8", "replace")
+    (armed,) = re.findall(r"已安排抓取 feed=区融媒体中心 at=(\S+)", restart_log)
+    # at the stored time, or one interval from the restart if the jitter made that later
+    stored = datetime.fromisoformat(first_next)
+    assert min(stored, before + timedelta(hours=1)) <= datetime.fromisoformat(armed) <= stored, \
+        (armed, first_next)
+    assert "已抓取 feed=" not in restart_log
     assert len(httpserver.log) == requests_before
     assert feed_state(db)["next_check_at"] == first_next
 
@@ -95,6 +112,7 @@ def test_restart_resumes_schedule_and_stores_no_duplicates(tmp_path, httpserver,
     httpserver.expect_request("/rss.xml").respond_with_data(
         rss("地铁五号线施工封路", "滨江新区安置房开工", "青山区道路改造"),
         content_type="application/rss+xml")
+    restarted = datetime.now(UTC).replace(microsecond=0)
     proc = start_daemon(config)
     try:
         wait_for(lambda: items_count(db) == 3, timeout=15)
@@ -102,6 +120,13 @@ def test_restart_resumes_schedule_and_stores_no_duplicates(tmp_path, httpserver,
         stop(proc)
     assert items_count(db) == 3
     assert feed_state(db)["next_check_at"] > "2026"
+    assert len(httpserver.log) == 1  # fetched once
+    state = feed_state(db)
+    success = datetime.fromisoformat(state["last_success_at"])
+    assert success >= restarted and state["consecutive_failures"] == 0
+    # the next check is the feed's hour (+-10 % jitter) after this run, not the old date
+    wait = datetime.fromisoformat(state["next_check_at"]) - success
+    assert timedelta(minutes=54) <= wait <= timedelta(minutes=66), wait
 
 
 def test_fetch_json_and_failure_is_recorded_not_fatal(tmp_path, httpserver):
@@ -122,6 +147,7 @@ def test_fetch_json_and_failure_is_recorded_not_fatal(tmp_path, httpserver):
     assert by["区融媒体中心"] == {"name": "区融媒体中心", "ok": True, "status": 200,
                                  "new_items": 2, "error": None}
     assert by["坏源"]["ok"] is False and by["坏源"]["status"] == 500 and "500" in by["坏源"]["error"]
+    assert by["坏源"]["error"] == "HTTP 500 服务器错误"
 
     r = run_yuqing("--config", str(config), "fetch", "--json")
     assert json.loads(r.stdout)["new_items"] == 0
@@ -130,12 +156,16 @@ def test_fetch_json_and_failure_is_recorded_not_fatal(tmp_path, httpserver):
     by = {f["name"]: f for f in status}
     assert by["坏源"]["consecutive_failures"] == 2 and by["坏源"]["ok"] is False
     assert by["区融媒体中心"]["items_total"] == 2 and by["区融媒体中心"]["last_success_at"]
+    assert datetime.fromisoformat(by["区融媒体中心"]["last_success_at"]).tzinfo is not None
+    assert by["区融媒体中心"]["ok"] is True and by["区融媒体中心"]["consecutive_failures"] == 0
+    assert by["坏源"]["last_error"] == "HTTP 500 服务器错误" and by["坏源"]["last_success_at"] is None
     for row in status:
         assert set(row) >= {"name", "url", "ok", "consecutive_failures", "last_error",
                             "last_success_at", "items_total"}
 
     r = run_yuqing("--config", str(config), "fetch", "--feed", "不存在")
     assert r.returncode == 1 and "不存在" in r.stderr
+    assert "没有名为 '不存在' 的订阅源" in r.stderr and "区融媒体中心" in r.stderr
 
 
 def test_feed_is_rearmed_when_its_run_fails_unexpectedly(tmp_path, caplog):
@@ -143,7 +173,6 @@ def test_feed_is_rearmed_when_its_run_fails_unexpectedly(tmp_path, caplog):
     the feed from the schedule: it is retried later and the daemon keeps running."""
     import asyncio
     import random
-    from datetime import UTC, datetime
 
     from monitor.config import load_config
     from monitor.daemon import Daemon
@@ -154,18 +183,20 @@ def test_feed_is_rearmed_when_its_run_fails_unexpectedly(tmp_path, caplog):
     async def scenario() -> tuple[datetime, datetime]:
         daemon = Daemon(config, rng=random.Random(3))  # first check ~1-5 s after start
         task = asyncio.create_task(daemon.run())
-        while daemon.scheduler is None or daemon.scheduler.get_job("feed:区融媒体中心") is None:
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: daemon.scheduler is not None
+                         and daemon.scheduler.get_job("feed:区融媒体中心") is not None)
         first = daemon.scheduler.get_job("feed:区融媒体中心").next_run_time
         conn = sqlite3.connect(config.storage.path)
         conn.execute("ALTER TABLE feeds RENAME TO feeds_gone")
         conn.commit()
         conn.close()
-        deadline = time.monotonic() + 15
-        job = daemon.scheduler.get_job("feed:区融媒体中心")
-        while time.monotonic() < deadline and (job is None or job.next_run_time == first):
-            await asyncio.sleep(0.05)
+
+        def rearmed() -> bool:
             job = daemon.scheduler.get_job("feed:区融媒体中心")
+            return job is not None and job.next_run_time != first
+
+        await wait_until(rearmed, timeout=15)
+        job = daemon.scheduler.get_job("feed:区融媒体中心")
         assert not task.done()
         daemon.request_stop()
         await asyncio.wait_for(task, 10)

@@ -22,6 +22,7 @@ from monitor.fetch import ACCEPT, Fetcher, cache_lifetime, retry_after
 from monitor.models import FetchResult
 
 from servers import FeedServer, closed_port, delayed, drip, hang, send
+from support import wait_for
 
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 MiB = 1024 * 1024
@@ -228,11 +229,12 @@ def test_oversize_content_length_rejected_up_front(srv: FeedServer) -> None:
 def test_oversize_chunked_body_cut_at_cap(srv: FeedServer, max_bytes_kw) -> None:
     from servers import send_chunked
 
+    total = 2048  # 128 MiB, no length announced: more than socket buffers can hold
     sent = []
 
     def handler(h, s):
         def chunks():
-            for _ in range(64):  # 4 MiB, no length announced
+            for _ in range(total):
                 sent.append(1)
                 yield b"x" * (64 * 1024)
         send_chunked(h, chunks())
@@ -241,6 +243,11 @@ def test_oversize_chunked_body_cut_at_cap(srv: FeedServer, max_bytes_kw) -> None
     assert err.kind == "too_large"
     cap = max_bytes_kw.get("max_bytes", MiB)
     assert str(cap) in str(err)
+    assert str(err).startswith("响应体") and f"超过上限 {cap} 字节，已中止下载" in str(err)
+    # the client hung up at the cap: the server's next writes failed and it stopped early
+    wait_for(lambda: srv.active == 0, timeout=10)
+    assert srv.paths() == ["/feed"]
+    assert cap // (64 * 1024) <= len(sent) < total, len(sent)
 
 
 def _bomb(encoding: str, size: int) -> bytes:
@@ -298,7 +305,9 @@ def test_redirect_loops_and_limits(srv: FeedServer, routes, start, cfg, words) -
 
 def test_redirect_without_location(srv: FeedServer) -> None:
     srv.route("/a", status=302)
-    assert fetch_error(srv.url("/a")).kind == "redirect"
+    err = fetch_error(srv.url("/a"))
+    assert err.kind == "redirect"
+    assert str(err) == "HTTP 302 重定向缺少 Location" and err.status == 302
 
 
 # ---- private-network policy --------------------------------------------------------------
@@ -325,6 +334,10 @@ def test_redirect_to_private_address_refused_before_connecting(srv: FeedServer, 
     assert err.kind == "blocked"
     if target.startswith("http"):
         assert "重定向到内网地址" in str(err) and "allow_private = true" in str(err)
+    else:
+        scheme = target.split(":", 1)[0]
+        assert str(err).startswith(f"重定向到不支持的协议 {scheme}:"), str(err)
+        assert str(err).endswith("已拒绝")
     assert srv.paths() == ["/feed"]  # nothing reached the refused address
     host = target.split("//")[1].split(":")[0].split("/")[0]
     assert dns.calls == ([host] if host in dns.table else [])
@@ -363,6 +376,8 @@ def test_cidr_not_covering_the_address_still_refuses(srv: FeedServer) -> None:
     dns = _intranet_redirect(srv)
     err = fetch_error(srv.url("/feed"), settings(allow_private_networks=["10.0.0.0/8"]), dns)
     assert err.kind == "blocked" and srv.paths() == ["/feed"]
+    assert str(err).startswith(f"重定向到内网地址 {srv.url('/secret', host='intranet.test')}"
+                               "（127.0.0.1）已拒绝"), str(err)
 
 
 def test_connects_to_the_checked_address(srv: FeedServer) -> None:
@@ -393,11 +408,13 @@ def test_credentials_dropped_on_cross_host_redirect(srv: FeedServer) -> None:
 def test_connection_refused() -> None:
     err = fetch_error(f"http://127.0.0.1:{closed_port()}/feed")
     assert err.kind == "connection" and "拒绝" in str(err)
+    assert str(err) == "连接 127.0.0.1 被拒绝（服务未启动或端口错误）"
 
 
 def test_dns_failure() -> None:
     err = fetch_error("http://nowhere.test/feed", resolve=Resolver({}))
     assert err.kind == "connection" and "nowhere.test" in str(err)
+    assert str(err).startswith("无法解析域名 nowhere.test："), str(err)
 
 
 # ---- concurrency ----------------------------------------------------------------------------
@@ -479,6 +496,7 @@ def test_proxied_redirect_to_private_address_refused(srv: FeedServer) -> None:
     srv.route("http://upstream.test/feed", status=302, headers={"Location": "http://10.1.2.3/"})
     err = fetch_error("http://upstream.test/feed", resolve=Resolver({}), proxy=srv.url("/"))
     assert err.kind == "blocked" and srv.paths() == ["http://upstream.test/feed"]
+    assert str(err).startswith("重定向到内网地址 http://10.1.2.3/（10.1.2.3）已拒绝"), str(err)
 
 
 def test_injected_transport_needs_no_dns() -> None:

@@ -195,24 +195,32 @@ def test_missing_close_tag_salvaged() -> None:
 
 # ------------------------------------------------------------------ rejects
 
-@pytest.mark.parametrize(("data", "ctype", "kind"), [
-    (load("html_404.html"), "text/html; charset=utf-8", "not_feed"),
-    (load("html_homepage.html"), "application/rss+xml", "not_feed"),
-    (b"<div><p>\xe9\xa1\xb5\xe9\x9d\xa2</p></div>", "text/html", "not_feed"),
-    (b"<?xml version='1.0'?><root><a>1</a></root>", "text/xml", "not_feed"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "", "not_feed"),
-    (b'{"a": 1}', "application/json", "not_feed"),
-    (b"", "", "parse"),
-    (b"  \n ", "", "parse"),
-    (b"<rss version='2.0'><chan", "", "parse"),
-    (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "", "parse"),
+HTML_PAGE = "返回的是网页（HTML）而不是 RSS/Atom 订阅源，请检查订阅地址"
+NO_FEED = "内容中没有 RSS/Atom 订阅源结构（不是订阅源）"
+EMPTY = "订阅源返回的内容为空"
+
+
+@pytest.mark.parametrize(("data", "ctype", "kind", "words"), [
+    (load("html_404.html"), "text/html; charset=utf-8", "not_feed", HTML_PAGE),
+    (load("html_homepage.html"), "application/rss+xml", "not_feed", HTML_PAGE),
+    (b"<div><p>\xe9\xa1\xb5\xe9\x9d\xa2</p></div>", "text/html", "not_feed", NO_FEED),
+    (b"<?xml version='1.0'?><root><a>1</a></root>", "text/xml", "not_feed", NO_FEED),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "", "not_feed",
+     "内容不是 XML，也不是 JSON Feed，无法识别为订阅源"),
+    (b'{"a": 1}', "application/json", "not_feed", "JSON 内容不是 JSON Feed（缺少 version/items）"),
+    (b"", "", "parse", EMPTY),
+    (b"  \n ", "", "parse", EMPTY),
+    (b"<rss version='2.0'><chan", "", "parse", "订阅源 XML 损坏，无法解析"),
+    (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "", "parse",
+     "JSON Feed 格式错误："),
 ], ids=["404", "homepage", "fragment", "other-xml", "png", "json", "empty", "blank",
         "truncated", "bad-json"])
-def test_rejects(data: bytes, ctype: str, kind: str) -> None:
+def test_rejects(data: bytes, ctype: str, kind: str, words: str) -> None:
     with pytest.raises(ParseError) as exc:
         parse_feed(data, content_type=ctype)
     assert exc.value.kind == kind
     assert str(exc.value)
+    assert str(exc.value).startswith(words), str(exc.value)
 
 
 @pytest.mark.parametrize(("data", "says"), [

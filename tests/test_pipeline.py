@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,10 @@ from monitor.runtime import fetch_once
 from monitor.store import Store
 
 from servers import FeedServer, closed_port, drip, hang
-from support import write_config
+from support import alive, wait_until, write_config
 
 FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 GOOD = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>好源</title>'
         '<item><title>区重点项目推进会召开</title><guid>g1</guid></item></channel></rss>').encode()
 
@@ -65,9 +67,25 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("route", "feed_extra", "expect"), [c[1:] for c in CASES],
+# what the stored error says (in Chinese, for the person reading `feeds status`)
+ERROR_WORDS = {
+    "html-not-feed": "返回的是网页（HTML）而不是 RSS/Atom 订阅源",
+    "http-500": "HTTP 500 服务器错误",
+    "http-429": "HTTP 429 请求过于频繁，服务器要求 120 秒后重试",
+    "timeout": "超时：1 秒内未完成下载",
+    "slow-drip": "超时：1 秒内未完成下载",
+    "oversize": "响应体 300011 字节，超过上限 100000 字节",
+    "gzip-bomb": "响应体解压后超过上限 1000000 字节",
+    "redirect-loop": "重定向循环：",
+    "redirect-private": "重定向到内网地址 http://10.255.0.1/feed.xml（10.255.0.1）已拒绝",
+}
+
+
+@pytest.mark.parametrize(("route", "feed_extra", "expect", "words"),
+                         [(*c[1:], ERROR_WORDS.get(c[0])) for c in CASES],
                          ids=[c[0] for c in CASES])
-def test_behaviour_ends_in_items_or_error_on_the_feed(tmp_path, route, feed_extra, expect):
+def test_behaviour_ends_in_items_or_error_on_the_feed(tmp_path, route, feed_extra, expect,
+                                                      words):
     with FeedServer() as srv:
         srv.route("/case", **route)
         srv.route("/good", body=GOOD, headers={"Content-Type": "application/rss+xml"})
@@ -98,6 +116,8 @@ def test_behaviour_ends_in_items_or_error_on_the_feed(tmp_path, route, feed_extr
         assert row["ok"] == 0 and row["consecutive_failures"] == 1
         assert row["last_error_kind"] == expect, row["last_error"]
         assert row["last_error"]
+        assert words in row["last_error"], row["last_error"]
+        assert outcomes["被测源"].error == row["last_error"]
         assert row["next_check_at"] > row["last_checked_at"]
 
 
@@ -129,25 +149,45 @@ def test_conditional_get_304_keeps_items_and_resets_nothing(tmp_path):
 
 
 def test_connection_refused_then_recovery(tmp_path):
+    failed_at, recovered_at = T0, T0 + timedelta(minutes=10)
     port = closed_port()
     config_path = write_config(tmp_path, feeds=[{"name": "f",
                                                  "url": f"http://127.0.0.1:{port}/f"}])
     config = load_config(config_path)
-    (o,) = asyncio.run(fetch_once(config))
+    (o,) = asyncio.run(fetch_once(config, now=lambda: failed_at))
     assert not o.ok
+    assert o.error == "连接 127.0.0.1 被拒绝（服务未启动或端口错误）"
     with Store(config.storage.path) as store:
-        assert store.feed_state("f")["last_error_kind"] == "connection"
+        failed = store.feed_state("f")
+        assert failed["last_error_kind"] == "connection"
+        assert (failed["ok"], failed["consecutive_failures"], failed["last_status"]) == (0, 1, None)
+        assert failed["last_error"] == o.error
+        assert failed["last_error_at"] == failed["last_checked_at"] == failed_at
+        assert failed["last_success_at"] is None
+        assert failed["next_check_at"] > failed_at
     with FeedServer() as srv:
         srv.route("/f", body=GOOD, headers={"Content-Type": "text/xml"})
         data = config_path.read_text("utf-8").replace(f"127.0.0.1:{port}", f"127.0.0.1:{srv.port}")
         config_path.write_text(data, "utf-8")
-        (o,) = asyncio.run(fetch_once(load_config(config_path)))
+        (o,) = asyncio.run(fetch_once(load_config(config_path), now=lambda: recovered_at))
     assert o.ok
+    assert (o.status, o.new_items, o.error) == (200, 1, None)
     with Store(config.storage.path) as store:
         state = store.feed_state("f")
         assert state["ok"] == 1 and state["consecutive_failures"] == 0
-        assert state.last_error_kind == "connection"  # the last failure stays on record
-        assert state.last_success_at is not None and state.etag is None
+        assert state["url"] == srv.url("/f") and state["last_status"] == 200
+        assert (state["title"], state["format"], state["encoding"]) == ("好源", "rss20", "utf-8")
+        done = recovered_at
+        assert state["last_success_at"] == state["last_checked_at"] == done
+        assert state["last_new_item_at"] == done
+        # the failure stays on record as history, older than the success
+        assert (state["last_error_kind"], state["last_error"]) == ("connection", failed["last_error"])
+        assert state["last_error_at"] == failed_at
+        assert state["failure_alerted_at"] is None
+        # next check: the feed's 15 minutes, give or take the 10 % jitter, from the success
+        wait = state["next_check_at"] - recovered_at
+        assert timedelta(seconds=810) <= wait <= timedelta(seconds=990), wait
+        assert [i["title"] for i in store.list_items(feed="f", limit=None)] == ["区重点项目推进会召开"]
 
 
 def _children(pid: int) -> list[int]:
@@ -160,7 +200,7 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def test_a_killed_parse_worker_does_not_stop_parsing(tmp_path):
+def test_a_killed_parse_worker_does_not_stop_parsing(tmp_path, caplog):
     """The OOM killer takes a parse worker: the pool is replaced and parsing goes on."""
     import os
     import signal
@@ -189,7 +229,7 @@ def test_a_killed_parse_worker_does_not_stop_parsing(tmp_path):
                 assert workers, "no parse workers found"
                 for p in workers:
                     os.kill(p, signal.SIGKILL)
-                await asyncio.sleep(0.5)
+                await wait_until(lambda: not any(alive(p) for p in workers), timeout=10)
                 second = await rt.pipeline.run_feed(config.feeds[1], now=datetime.now(UTC))
                 third = await rt.pipeline.run_feed(config.feeds[0], now=datetime.now(UTC))
                 return [first.ok, second.ok, third.ok, second.new_items > 0]
@@ -197,3 +237,4 @@ def test_a_killed_parse_worker_does_not_stop_parsing(tmp_path):
                 await rt.aclose()
 
         assert asyncio.run(scenario()) == [True, True, True, True]
+    assert "解析进程池已损坏，正在重建 feed=g" in caplog.text  # the pool was replaced

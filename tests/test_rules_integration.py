@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -248,7 +247,9 @@ def test_missing_rules_dir_is_a_clear_error(tmp_path, cmd):
     r = run_yuqing("--config", str(config), *cmd)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert str(tmp_path / "rules") in r.stderr
-    json.dumps(r.stderr)
+    # clear: one line, FILE:LINE: then what is wrong, in Chinese; nothing on stdout
+    assert r.stderr.splitlines() == [f"{tmp_path / 'rules'}:1: 找不到规则文件或目录"], r.stderr
+    assert r.stdout == ""
 
 
 def test_python_api_as_in_the_contract(tmp_path):
@@ -292,9 +293,24 @@ def test_a_writer_in_another_process_makes_us_wait_not_fail(tmp_path):
         other = sqlite3.connect(db, timeout=10, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")
         other.execute("INSERT INTO events (at, kind) VALUES ('2026-01-01T00:00:00+00:00', 'x')")
-        threading.Timer(1.0, other.commit).start()
+        released: list[float] = []
+
+        def release() -> None:
+            released.append(time.monotonic())
+            other.commit()
+
+        # The other writer holds the lock for 1 s on purpose: the period within which our
+        # write must NOT complete (nor fail with "database is locked"); kept short.
+        threading.Timer(1.0, release).start()
         t0 = time.monotonic()
         stored = store.store_items("f", [ParsedItem(guid="1", link=None, title="工地", body="")],
                                    now=T0)
+        returned = time.monotonic()
         assert len(stored) == 1 and time.monotonic() - t0 >= 0.9
+        assert released and returned >= released[0]  # it went in once the lock was free
         other.close()
+        assert [i["title"] for i in store.list_items(limit=None)] == ["工地"]
+        reader = sqlite3.connect(db)
+        kinds = [r[0] for r in reader.execute("SELECT kind FROM events")]
+        reader.close()
+        assert "x" in kinds  # the other writer's row was committed, not rolled back

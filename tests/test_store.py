@@ -80,6 +80,7 @@ def test_changed_item_is_updated_and_reindexed(store):
     store.store_items("f", [item("工地噪音", guid="a", body="夜间施工噪音")], now=T0)
     row = store.get_item(s1.id)
     assert row["title"] == "工地噪音" and row["updated_at"]
+    assert row["updated_at"] == T0 and row["body"] == "夜间施工噪音"
     assert [r["id"] for r in store.search_items("噪音")] == [s1.id]
     assert store.search_items("扬尘") == []
 

@@ -19,10 +19,17 @@ from support import write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "yuqing-monitor.service"
+VENV_YUQING = ROOT / ".venv" / "bin" / "yuqing"
 analyze = shutil.which("systemd-analyze")
+needs_analyze = pytest.mark.skipif(
+    analyze is None, reason="systemd-analyze not installed (.ci/run installs it; on Debian: "
+                            "apt-get install systemd)")
 
 
-@pytest.mark.skipif(analyze is None, reason="systemd-analyze not installed (.ci/run installs it)")
+@needs_analyze
+@pytest.mark.skipif(not VENV_YUQING.exists(),
+                    reason=f"{VENV_YUQING} is missing: the unit is verified against this "
+                           "checkout's venv (`make test` creates it)")
 def test_unit_verifies_when_installed_at_this_checkout(tmp_path):
     # The unit names /opt/yuqing-monitor; point it at this checkout's venv to verify it for real.
     text = UNIT.read_text("utf-8").replace("/opt/yuqing-monitor", str(ROOT))
@@ -33,10 +40,13 @@ def test_unit_verifies_when_installed_at_this_checkout(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.skipif(analyze is None, reason="systemd-analyze not installed (.ci/run installs it)")
+@needs_analyze
 def test_unit_security_exposure_at_most_2():
     r = subprocess.run([analyze, "security", "--offline=true", str(UNIT)],
                        capture_output=True, text=True)
+    if "--offline" in r.stderr and ("unrecognized" in r.stderr or "Unknown" in r.stderr):
+        pytest.skip(f"this systemd-analyze cannot judge a unit file offline (systemd 250+ "
+                    f"can): {r.stderr.strip()}")
     m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", r.stdout + r.stderr)
     assert m, r.stdout + r.stderr
     assert float(m.group(1)) <= 2.0
@@ -74,10 +84,12 @@ def test_daemon_sends_ready_watchdog_and_stopping(tmp_path, httpserver):
                 break
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+        # the daemon has exited: whatever it sent is queued already, so read without waiting
+        sock.setblocking(False)
         try:
             while True:
                 messages.append(sock.recv(4096).decode())
-        except TimeoutError:
+        except BlockingIOError:
             pass
     finally:
         if proc.poll() is None:
