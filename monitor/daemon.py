@@ -205,8 +205,7 @@ class Daemon:
                         feed.name, note)
             self._arm(feed, now)
             try:
-                await self.rt.in_store(lambda f=feed, n=note: self.rt.store.record_rearm(
-                    f.name, now=now, note=n))
+                await self.rt.in_store(self.rt.store.record_rearm, feed.name, now, note)
             except Exception:
                 log.exception("无法记录调度自检结果 feed=%s", feed.name)
 

@@ -131,7 +131,7 @@ class _Profile:
         """Phrase-aware OpenCC conversion (per character for text OpenCC cannot take)."""
         try:
             with self.lock:
-                return self.converter.convert(s)
+                return str(self.converter.convert(s))
         except UnicodeError:                  # lone surrogates
             return s.translate(self.t_t2s)
 
@@ -285,15 +285,24 @@ def _decode_entities(text: str) -> tuple[str, _Map | None]:
             else:
                 continue
         if a > pos:
-            ns.append(npos), os_.append(pos), oe.append(-1), pieces.append(text[pos:a])
+            ns.append(npos)
+            os_.append(pos)
+            oe.append(-1)
+            pieces.append(text[pos:a])
             npos += a - pos
-        ns.append(npos), os_.append(a), oe.append(ent_end), pieces.append(repl)
+        ns.append(npos)
+        os_.append(a)
+        oe.append(ent_end)
+        pieces.append(repl)
         npos += len(repl)
         pos = ent_end
     if not ns:
         return text, None
     if pos < len(text):
-        ns.append(npos), os_.append(pos), oe.append(-1), pieces.append(text[pos:])
+        ns.append(npos)
+        os_.append(pos)
+        oe.append(-1)
+        pieces.append(text[pos:])
     return "".join(pieces), _Map(ns, os_, oe)
 
 
@@ -308,15 +317,24 @@ def _expand(text: str, prof: _Profile, pats: _Patterns) -> tuple[str, _Map | Non
     for m in pats.special.finditer(text):
         a = m.start()
         if a > pos:
-            ns.append(npos), os_.append(pos), oe.append(-1), pieces.append(text[pos:a])
+            ns.append(npos)
+            os_.append(pos)
+            oe.append(-1)
+            pieces.append(text[pos:a])
             npos += a - pos
         repl = full[m.group()]
         if repl:
-            ns.append(npos), os_.append(a), oe.append(a + 1), pieces.append(repl)
+            ns.append(npos)
+            os_.append(a)
+            oe.append(a + 1)
+            pieces.append(repl)
             npos += len(repl)
         pos = a + 1
     if pos < len(text) or not ns:
-        ns.append(npos), os_.append(pos), oe.append(-1), pieces.append(text[pos:])
+        ns.append(npos)
+        os_.append(pos)
+        oe.append(-1)
+        pieces.append(text[pos:])
     return "".join(pieces), _Map(ns, os_, oe)
 
 

@@ -66,25 +66,26 @@ def append_feeds(cfg: Config, entries: list[OpmlFeed], *, interval: str = "15m",
     urls = {f.url for f in cfg.feeds}
     names = {f.name for f in cfg.feeds}
     added: list[OpmlFeed] = []
-    for e in entries:
-        if e.url in urls:
+    for entry in entries:
+        if entry.url in urls:
             continue
-        if MASK in e.url and redact_url(e.url) == e.url:
+        if MASK in entry.url and redact_url(entry.url) == entry.url:
             if rejected is not None:
-                rejected.append((e, REDACTED_HINT))
+                rejected.append((entry, REDACTED_HINT))
             continue
         try:
-            FeedConfig(name=e.name, url=e.url, interval=interval)
+            FeedConfig.model_validate({"name": entry.name, "url": entry.url,
+                                       "interval": interval})
         except ValidationError as err:
             if rejected is not None:
-                rejected.append((e, err.errors()[0].get("msg", "无效")))
+                rejected.append((entry, err.errors()[0].get("msg", "无效")))
             continue
-        name, n = e.name, 2
+        name, n = entry.name, 2
         while name in names:
-            name, n = f"{e.name} ({n})", n + 1
+            name, n = f"{entry.name} ({n})", n + 1
         names.add(name)
-        urls.add(e.url)
-        added.append(OpmlFeed(name, e.url))
+        urls.add(entry.url)
+        added.append(OpmlFeed(name, entry.url))
     if not added:
         return added
     text = cfg.source.read_text(encoding="utf-8")
@@ -94,9 +95,9 @@ def append_feeds(cfg: Config, entries: list[OpmlFeed], *, interval: str = "15m",
         feeds = tomlkit.aot()
         doc["feeds"] = feeds
     for a in added:
-        entry = {"name": a.name, "url": a.url, "interval": interval}
+        fields = {"name": a.name, "url": a.url, "interval": interval}
         table = tomlkit.table() if isinstance(feeds, tomlkit.items.AoT) else tomlkit.inline_table()
-        table.update(entry)
+        table.update(fields)
         feeds.append(table)
     new_text = tomlkit.dumps(doc)
     # validate before writing anything

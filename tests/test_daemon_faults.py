@@ -42,6 +42,16 @@ def query(db: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
+def stored_items(db: Path) -> int:
+    """Items in the daemon's database; 0 while it has not created its tables yet."""
+    if not db.exists():
+        return 0
+    try:
+        return query(db, "SELECT count(*) FROM items")[0][0]
+    except sqlite3.OperationalError:
+        return 0
+
+
 def descendants(pid: int) -> set[int]:
     """Every process below ``pid`` (children, grandchildren...), read from /proc."""
     parents: dict[int, int] = {}
@@ -184,8 +194,7 @@ def test_deleted_data_directory_stops_the_daemon_and_creates_nothing(tmp_path):
         data = tmp_path / "data"
         proc = start_daemon(config)
         try:
-            wait_for(lambda: (data / "monitor.db").exists() and query(
-                data / "monitor.db", "SELECT count(*) FROM items")[0][0] == 1)
+            wait_for(lambda: stored_items(data / "monitor.db") == 1)
             shutil.rmtree(data)
             proc.wait(timeout=10)
         finally:
@@ -211,7 +220,7 @@ def test_no_worker_outlives_a_killed_daemon(tmp_path):
         proc = start_daemon(config)
         try:
             db = tmp_path / "data" / "monitor.db"
-            wait_for(lambda: db.exists() and query(db, "SELECT count(*) FROM items")[0][0] == 1)
+            wait_for(lambda: stored_items(db) == 1)
             children = descendants(proc.pid)
             assert len(children) >= 3  # fork server, resource tracker, parse workers
         finally:
@@ -237,7 +246,7 @@ def test_slow_rule_loading_never_holds_up_storing_or_stopping(tmp_path):
         proc = start_daemon(config)
         try:
             db = tmp_path / "data" / "monitor.db"
-            wait_for(lambda: db.exists() and query(db, "SELECT count(*) FROM items")[0][0] == 1)
+            wait_for(lambda: stored_items(db) == 1)
         finally:
             elapsed = stop(proc)
     err = proc.stderr.read()

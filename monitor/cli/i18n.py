@@ -82,10 +82,10 @@ class ChineseContext(click.Context):
 
 
 class _ChineseHelp:
-    context_class = ChineseContext
+    context_class: type[click.Context] = ChineseContext
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        option = super().get_help_option(ctx)  # type: ignore[misc]
+        option: click.Option | None = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             option.help = "显示本帮助并退出"
         return option

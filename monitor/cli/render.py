@@ -32,7 +32,7 @@ def highlight(text: str, spans: list[dict[str, Any]], *, color: bool) -> str:
     return "".join(out)
 
 
-def snippet(text: str, spans: list[dict[str, Any]], width: int = 60) -> tuple[str, list[dict]]:
+def snippet(text: str, spans: list[dict[str, Any]], width: int = 60) -> tuple[str, list[dict[str, Any]]]:
     """A window of ``text`` around its first span, with spans shifted into it; line breaks
     shown as spaces (one character for one, so offsets still hold)."""
     text = text.replace("\r", " ").replace("\n", " ")

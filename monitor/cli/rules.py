@@ -129,8 +129,10 @@ def rules_backtest(state: Invocation, since: str, until: str | None, rules_dir: 
                           until=parse_when(until, param="--until"))
         titles = {}
         if not as_json:
-            ids = {i for v in (*result.added.values(), *result.removed.values()) for i in v[:3]}
-            titles = {i: (store.get_item(i) or {}).get("title", "") for i in ids}
+            shown_ids = {i for v in (*result.added.values(), *result.removed.values())
+                         for i in v[:3]}
+            found = store.get_items(sorted(shown_ids))
+            titles = {i: item.title for i, item in found.items()}
     if as_json:
         emit_json(result.to_json())
         return

@@ -109,9 +109,9 @@ def _parse_xml_feed(text: str, tz: str, base_url: str | None) -> ParsedFeed:
     if not entries and not version:
         raise ParseError("内容中没有 RSS/Atom 订阅源结构（不是订阅源）", kind="not_feed")
     if not entries and result.get("bozo") and not meta.get("title"):
-        exc = result.get("bozo_exception")
-        log.debug("订阅源 XML 损坏：%r", exc)
-        raise ParseError(f"订阅源 XML 损坏，无法解析{_where(exc, shift)}", kind="parse")
+        broken = result.get("bozo_exception")
+        log.debug("订阅源 XML 损坏：%r", broken)
+        raise ParseError(f"订阅源 XML 损坏，无法解析{_where(broken, shift)}", kind="parse")
     feed_link = safe_link(meta.get("link"), base_url)
     items = []
     for entry in entries:
@@ -214,7 +214,8 @@ def _parse_json_feed(text: str, mime: str, tz: str, base_url: str | None) -> Par
     if not is_jsonfeed and not (mime == "application/feed+json" and isinstance(doc, dict)
                                 and isinstance(doc.get("items"), list)):
         raise ParseError("JSON 内容不是 JSON Feed（缺少 version/items）", kind="not_feed")
-    fmt = "json11" if is_jsonfeed and version.rstrip("/").endswith("1.1") else "json10"
+    fmt = "json11" if isinstance(version, str) and version.rstrip("/").endswith("1.1") \
+        else "json10"
     feed_link = safe_link(doc.get("home_page_url"), base_url)
     items = []
     raw_items = doc.get("items")
@@ -242,7 +243,8 @@ def _json_item(it: dict[str, Any], tz: str, base: str | None) -> ParsedItem | No
     link = safe_link(s("url") or s("external_url"), base)
     if not (title or body or link or guid):
         return None
-    authors = it.get("authors") if isinstance(it.get("authors"), list) else [it.get("author")]
+    raw_authors = it.get("authors")
+    authors: list[Any] = raw_authors if isinstance(raw_authors, list) else [it.get("author")]
     names = [a["name"] for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
     return ParsedItem(guid=guid, link=link, title=title, body=body,
                       published_at=parse_date(s("date_published") or s("date_modified"), tz),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
+from typing import cast
 
 import ahocorasick
 
@@ -145,7 +146,7 @@ def _compile(node: Node, gids: tuple[int, ...]) -> _Cond:
     ``or``, ``not`` and ``C.near`` calls, so evaluating it costs a few bytecodes.
     """
     code = compile(f"lambda P, C: {_expr(node, gids)}", "<condition>", "eval")
-    return eval(code, {"__builtins__": {}})
+    return cast(_Cond, eval(code, {"__builtins__": {}}))
 
 
 class Matcher:

@@ -200,13 +200,13 @@ def _screen(file: str, text: str) -> RuleProblem | None:
     depth = 0
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, AliasEvent):
-            return RuleProblem(file, event.start_mark.line + 1,
+            return RuleProblem(file, _line(event),
                                f"不支持 YAML 别名（*{event.anchor}）：请直接写出内容"
                                "（规则文件不能用 & 和 * 引用别处的内容）")
         if isinstance(event, CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                return RuleProblem(file, event.start_mark.line + 1,
+                return RuleProblem(file, _line(event),
                                    f"YAML 嵌套超过 {MAX_DEPTH} 层：规则文件不需要这么深的结构")
         elif isinstance(event, CollectionEndEvent):
             depth -= 1
@@ -260,3 +260,9 @@ def read_rule_file(file: str, text: str) -> tuple[list[RawRule], list[RuleProble
             continue
         rules.append(RawRule(model, item, file))
     return rules, problems
+
+
+def _line(event: yaml.Event) -> int:
+    """1-based line where a YAML event starts (1 when the parser gave no position)."""
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else 1

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import sqlite_utils
 
@@ -237,6 +237,10 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+__all__ = ["Database", "describe_database_error", "file_identity", "id_chunks", "iso",
+           "open_database", "parse_iso", "period_where", "to_model", "utcnow"]
+
+
 class Database:
     """Connection holder; every public method of the mixins takes ``self.lock``."""
 
@@ -259,7 +263,7 @@ class Database:
         daemon would otherwise go on writing into a deleted file and lose everything)."""
         return file_identity(self.path) != self.identity
 
-    def __enter__(self) -> Database:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -343,8 +347,9 @@ class Database:
                   data: str | None = None, now: datetime | None = None) -> None:
         """Append to the audit log (every fetch failure, rules change, handling step...)."""
         with self.lock:
-            self.db["events"].insert({"at": iso(now or utcnow()), "kind": kind,
-                                      "subject": subject, "actor": actor, "data": data})
+            self.db.execute("INSERT INTO events (at, kind, subject, actor, data) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            [iso(now or utcnow()), kind, subject, actor, data])
 
 
 def _split_sql(script: str) -> list[str]:

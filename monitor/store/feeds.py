@@ -78,7 +78,7 @@ class FeedStateMixin:
             self.log_event("feed.failure", name, data=f"{kind}: {error}", now=now)
         return int(row[0]) if row else 0
 
-    def record_rearm(self, name: str, *, now: datetime, note: str) -> None:
+    def record_rearm(self, name: str, now: datetime, note: str) -> None:
         """The daemon's watchdog found the feed's schedule lost or overdue and re-armed it."""
         with self.tx():
             self.db.execute("UPDATE feeds SET rearmed_at = ?, rearm_note = ? WHERE name = ?",

@@ -76,7 +76,7 @@ class ItemsMixin:
             for item, key in zip(items, dedup_keys(items), strict=True):
                 chash = content_hash(item)
                 row = self._find_existing(feed, key, item, chash, links)
-                record = {
+                record: dict[str, Any] = {
                     "guid": item.guid, "link": item.link, "title": item.title,
                     "body": item.body, "author": item.author, "content_hash": chash,
                     "published_at": iso(item.published_at), "date_note": item.date_note,
@@ -136,7 +136,7 @@ class ItemsMixin:
             cur = self.db.execute("UPDATE items SET deleted = 1, updated_at = ? "
                                   "WHERE id = ? AND deleted = 0", [iso(now or utcnow()), item_id])
             self.db.execute("DELETE FROM items_fts WHERE rowid = ?", [item_id])
-        return cur.rowcount > 0
+        return bool(cur.rowcount > 0)
 
     def get_item(self, item_id: int) -> Item | None:
         return self.get_items([item_id]).get(item_id)

@@ -13,9 +13,14 @@ from .db import id_chunks, iso, period_where, to_model, utcnow
 
 
 class _Evaluation(Protocol):
-    score: int
-    level: str | None
-    matches: list[Any]
+    """What the rule engine's ``Evaluation`` offers (the store may not import it)."""
+
+    @property
+    def score(self) -> int: ...
+    @property
+    def level(self) -> str | None: ...
+    @property
+    def matches(self) -> list[Any]: ...
 
 
 class MatchesMixin:
