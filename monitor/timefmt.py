@@ -17,11 +17,15 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"   # Chinese sites publish, and staff read, Be
 _display = DEFAULT_TIMEZONE
 
 
-@lru_cache(maxsize=32)
 def zone(name: str | None = None) -> ZoneInfo:
     """The zone called ``name`` (the display zone when None); Beijing time if unknown."""
+    return _zone(name or _display)
+
+
+@lru_cache(maxsize=32)
+def _zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name or _display)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(DEFAULT_TIMEZONE)
 

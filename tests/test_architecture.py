@@ -163,3 +163,21 @@ def test_every_command_is_in_the_readme_and_has_help_with_an_example():
     assert not missing, f"README lacks: {missing}"
     no_example = [name for name, cmd in cmds if "示例" not in (cmd.help or "")]
     assert not no_example, no_example
+
+
+def test_readme_structure_table_names_every_module():
+    """Every module appears in the README's code-structure table: as its path, or as its
+    package's path with the module's name listed beside it."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    table = readme[readme.index("### 代码结构"):]
+    missing = []
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG)
+        if len(rel.parts) == 1:
+            ok = f"monitor/{rel.name}" in table or f"`{rel.name}`" in table
+        else:
+            pkg, name = rel.parts[0], rel.stem
+            ok = f"monitor/{pkg}/" in table and (name == "__init__" or f"`{name}`" in table)
+        if not ok:
+            missing.append(str(rel))
+    assert not missing, missing

@@ -6,6 +6,8 @@ import json
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from support import Cli, run_yuqing, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,3 +216,29 @@ def test_database_locked_by_another_process_is_one_clear_line(tmp_path):
         other.close()
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "占用" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize(("zone", "shown"), [(None, "2026-12-02 00:23"),
+                                             ("UTC", "2026-12-01 16:23")])
+def test_times_for_people_are_in_the_display_zone(tmp_path, zone, shown):
+    """Text output shows the display zone (Beijing time unless ``[display] timezone``
+    says otherwise), and a bare ``--since`` date is read in it; JSON keeps UTC offsets."""
+    from datetime import UTC, datetime
+
+    from monitor.models import ParsedItem
+    from monitor.store import Store
+
+    extra = {"display": {"timezone": zone}} if zone else {}
+    config = write_config(tmp_path, extra=extra)
+    published = datetime(2026, 12, 1, 16, 23, tzinfo=UTC)   # 2026-12-02 00:23 in Beijing
+    with Store(tmp_path / "data" / "monitor.db") as store:
+        store.store_items("源", [ParsedItem("g1", "http://example.org/1", "深夜施工扰民", "",
+                                           published_at=published)], now=published)
+    cli = Cli(config)
+    since = "2026-12-02" if zone is None else "2026-12-01"
+    out = cli("items", "list", "--since", since).output
+    assert shown in out and "深夜施工扰民" in out and "+00:00" not in out
+    (doc,) = cli.json("items", "list", "--since", since)
+    assert doc["published_at"] == "2026-12-01T16:23:00+00:00"
+    if zone is None:  # the same instant is before a Beijing date of 2026-12-03
+        assert cli.json("items", "list", "--since", "2026-12-03") == []

@@ -20,9 +20,8 @@ import logging
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 try:  # feedparser's own date parsers: the last resort for exotic formats
     from feedparser.datetimes import _parse_date as _feedparser_date
@@ -31,6 +30,7 @@ except ImportError:  # pragma: no cover - private API moved
         return None
 
 from ..timefmt import DEFAULT_TIMEZONE
+from ..timefmt import zone as time_zone
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,6 @@ _NUMERIC = re.compile(
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?(Z)?$")
 
 
-@lru_cache(maxsize=32)
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("未知的时区 %r，改用 Asia/Shanghai", name)
-        return ZoneInfo(DEFAULT_TIMEZONE)
-
 
 def parse_date(value: str | None, tz: str = DEFAULT_TIMEZONE) -> datetime | None:
     """Parse a feed date into a timezone-aware UTC datetime, or ``None`` if unreadable.
@@ -71,7 +63,7 @@ def parse_date(value: str | None, tz: str = DEFAULT_TIMEZONE) -> datetime | None
     s = unicodedata.normalize("NFKC", value).strip()[:100]
     if not s:
         return None
-    zone = _zone(tz)
+    zone = time_zone(tz)
     try:
         result = _parse_local(s, zone)
         if result is None:
