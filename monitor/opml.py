@@ -37,8 +37,14 @@ class OpmlFeed:
 def read_opml(path: Path) -> list[OpmlFeed]:
     try:
         root = SafeET.parse(str(path)).getroot()
-    except (SafeET.ParseError, DefusedXmlException) as e:
-        raise ConfigError(f"不是有效的 OPML 文件：{e}", file=str(path)) from e
+    except SafeET.ParseError as e:
+        line, col = getattr(e, "position", (None, None))
+        where = f"{path}:{line}" if line else str(path)
+        message = "XML 格式错误" + (f"（第 {col + 1} 列附近）" if col is not None else "")
+        raise ConfigError(f"不是有效的 OPML 文件：{message}", file=where) from None
+    except DefusedXmlException:
+        raise ConfigError("不是有效的 OPML 文件：含有实体或 DTD 声明（出于安全考虑不予处理）",
+                          file=str(path)) from None
     feeds: list[OpmlFeed] = []
     for outline in root.iter("outline"):
         url = outline.get("xmlUrl")

@@ -144,3 +144,29 @@ def test_debug_shows_http_traffic(tmp_path):
         r = run_yuqing("--config", str(config), "--debug", "fetch")
     assert r.returncode == 0
     assert "HTTP Request: GET" in r.stderr and "/rss" in r.stderr
+
+
+def test_fetch_errors_and_opml_errors_say_it_in_chinese(tmp_path):
+    """No English library wording in what people read: a refused connection, a malformed
+    OPML file, an OPML file with an entity declaration."""
+    import json
+    import re
+
+    from servers import closed_port
+
+    config = write_config(tmp_path, feeds=[
+        {"name": "坏源", "url": f"http://127.0.0.1:{closed_port()}/rss"}])
+    (feed,) = json.loads(run_yuqing("--config", str(config), "fetch", "--json").stdout)["feeds"]
+    assert "被拒绝" in feed["error"]
+    assert not re.search(r"[A-Za-z]{4,}", feed["error"].replace("127.0.0.1", "")), feed["error"]
+    for name, text, words in (
+            ("broken.opml", "<opml><body><outline text='a'\n xmlUrl='http://x/'></body>", "格式错误"),
+            ("bomb.opml", '<?xml version="1.0"?><!DOCTYPE o [<!ENTITY a "aaaa">]>'
+                          "<opml><body><outline xmlUrl='http://x/&a;'/></body></opml>", "实体")):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        r = run_yuqing("--config", str(config), "feeds", "import", str(path))
+        assert r.returncode == 1
+        line = one_line(r.stderr)
+        assert words in line and name in line
+        assert not re.search(r"[A-Za-z]{5,}", line.split(name, 1)[1]), line

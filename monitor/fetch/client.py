@@ -271,20 +271,22 @@ def _reason(e: Exception) -> str:
 
 
 def _transport_error(e: httpx.HTTPError, host: str, settings: FetchConfig) -> FetchError:
-    text = _reason(e)
+    """A transport failure in Chinese; the library's own (English) wording goes only to
+    the debug log."""
+    log.debug("连接错误 host=%s error=%s", host, _reason(e))
     if isinstance(e, httpx.ConnectTimeout):
         return FetchError("timeout", f"连接 {host} 超时（{settings.connect_timeout:g} 秒）")
     if isinstance(e, httpx.TimeoutException):
-        return FetchError("timeout", f"等待 {host} 响应超时：{text}")
+        return FetchError("timeout", f"等待 {host} 响应超时（{settings.timeout:g} 秒内没有收完）")
     if isinstance(e, httpx.ProxyError):
-        return FetchError("connection", f"代理服务器错误：{text}")
+        return FetchError("connection", f"代理服务器拒绝或无法转发到 {host} 的请求")
     if isinstance(e, httpx.ConnectError):
         lowered = " ".join(str(c) for c in _causes(e)).lower()
         if any(isinstance(c, ConnectionRefusedError) for c in _causes(e)) or "refused" in lowered:
             return FetchError("connection", f"连接 {host} 被拒绝（服务未启动或端口错误）")
         if "certificate" in lowered or "ssl" in lowered:
-            return FetchError("connection", f"与 {host} 的 TLS 握手失败（证书问题？）：{text}")
+            return FetchError("connection", f"与 {host} 的 TLS 握手失败（证书无效、过期或不受信任）")
         if "name" in lowered and ("resolution" in lowered or "known" in lowered):
-            return FetchError("connection", f"无法解析域名 {host}：{text}")
-        return FetchError("connection", f"无法连接 {host}：{text}")
-    return FetchError("connection", f"与 {host} 的连接出错：{text}")
+            return FetchError("connection", f"无法解析域名 {host}（域名不存在或 DNS 不可用）")
+        return FetchError("connection", f"无法连接 {host}（网络不通或被防火墙拦截）")
+    return FetchError("connection", f"与 {host} 的连接意外中断（服务器提前关闭了连接）")

@@ -95,7 +95,9 @@ class _Decoder:
 
 async def read_capped(response: httpx.Response, cap: int, status: int) -> bytes:
     """The decoded body, aborting as soon as the decoded size passes ``cap``."""
-    decoder = _Decoder(response.headers.get("content-encoding", ""))
+    encoding = response.headers.get("content-encoding", "")
+    decoder = _Decoder(encoding)
+    what = "响应体解压后" if encoding.strip().lower() not in ("", "identity") else "响应体"
     parts: list[bytes] = []
     total = 0
 
@@ -104,7 +106,7 @@ async def read_capped(response: httpx.Response, cap: int, status: int) -> bytes:
         for piece in pieces:
             total += len(piece)
             if total > cap:
-                raise FetchError("too_large", f"响应体解压后超过上限 {cap} 字节，已中止下载",
+                raise FetchError("too_large", f"{what}超过上限 {cap} 字节，已中止下载",
                                  status=status)
             parts.append(piece)
 
