@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from servers import FeedServer, delayed
-from support import run_yuqing, wait_for, write_config
+from support import alive, run_yuqing, wait_for, write_config
 
 RSS = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>源</title>'
        '<item><title>{t}</title><link>http://example.org/{n}</link><guid>{n}</guid></item>'
@@ -67,14 +67,6 @@ def descendants(pid: int) -> set[int]:
         frontier = {p for p, pp in parents.items() if pp in frontier} - found
         found |= frontier
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_slow_feeds_that_outlast_their_interval_stay_scheduled(tmp_path):
@@ -146,21 +138,20 @@ def test_feeds_status_says_when_a_feed_is_overdue(tmp_path):
         {"name": "源", "url": "http://127.0.0.1:9/rss", "interval": "15m"}])
     assert run_yuqing("--config", str(config), "fetch").returncode == 0
     db = tmp_path / "data" / "monitor.db"
-    conn = sqlite3.connect(db)
-    conn.execute("UPDATE feeds SET next_check_at = '2026-01-01T00:00:00+00:00'")
-    conn.commit()
-    conn.close()
     import json
 
-    (row,) = json.loads(run_yuqing("--config", str(config), "feeds", "status", "--json").stdout)
-    assert row["overdue"] is True
+    def status_with_next_check(when: str) -> dict:
+        conn = sqlite3.connect(db)
+        conn.execute("UPDATE feeds SET next_check_at = ?", [when])
+        conn.commit()
+        conn.close()
+        (row,) = json.loads(run_yuqing("--config", str(config), "feeds", "status",
+                                       "--json").stdout)
+        return row
+
+    assert status_with_next_check("2026-01-01T00:00:00+00:00")["overdue"] is True
     assert "逾期" in run_yuqing("--config", str(config), "feeds", "status").stdout
-    conn = sqlite3.connect(db)
-    conn.execute("UPDATE feeds SET next_check_at = '2999-01-01T00:00:00+00:00'")
-    conn.commit()
-    conn.close()
-    (row,) = json.loads(run_yuqing("--config", str(config), "feeds", "status", "--json").stdout)
-    assert row["overdue"] is False
+    assert status_with_next_check("2999-01-01T00:00:00+00:00")["overdue"] is False
 
 
 def test_a_second_daemon_on_the_same_database_is_refused(tmp_path):
