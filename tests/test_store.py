@@ -34,7 +34,8 @@ def test_database_is_wal_file_with_recorded_migrations(tmp_path):
     assert path.exists()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
+    versions = [int(r[0].split()[0]) for r in conn.execute(
+        "SELECT name FROM _sqlite_migrations WHERE migration_set = 'yuqing-monitor'")]
     assert versions == [m[0] for m in MIGRATIONS]
 
 
@@ -178,3 +179,33 @@ def test_edited_hash_only_item_is_linked_to_the_version_it_replaced(tmp_path):
                                      now=T0)
         assert store.get_item(other.id)["revision_of"] is None
         assert store.get_item(b)["revision_of"] is None
+
+
+def test_database_from_the_old_migration_runner_is_carried_over(tmp_path):
+    """A database whose migrations 1-4 were recorded in the former ``schema_migrations``
+    table: its records move to sqlite-utils' ``_sqlite_migrations``, only 5 and later run,
+    and its items survive."""
+    from monitor.store.db import _split_sql
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, "
+                 "applied_at TEXT)")
+    for version, name, script in MIGRATIONS[:4]:
+        for statement in _split_sql(script):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                     [version, name, "2026-01-01T00:00:00+00:00"])
+    conn.execute("INSERT INTO items (feed, dedup_key, title, content_hash, fetched_at) "
+                 "VALUES ('f', 'g:1', '旧条目', 'h', '2026-01-01T00:00:00+00:00')")
+    conn.commit()
+    conn.close()
+    with Store(path) as s:
+        assert s.applied_migrations() == [m[0] for m in MIGRATIONS]
+        assert "schema_migrations" not in s.db.table_names()
+        assert [i.title for i in s.list_items()] == ["旧条目"]
+        assert s.migrate() == []
+    conn = sqlite3.connect(path)
+    applied = dict(conn.execute("SELECT name, applied_at FROM _sqlite_migrations"))
+    conn.close()
+    assert applied[f"0001 {MIGRATIONS[0][1]}"] == "2026-01-01T00:00:00+00:00"  # kept, not re-run

@@ -1,7 +1,8 @@
 """SQLite connection (WAL, busy timeout, thread lock) and schema migrations.
 
-Migrations are an ordered list of SQL scripts; the versions applied are recorded in the
-``schema_migrations`` table so that opening an older database upgrades it automatically.
+Migrations are an ordered list of SQL scripts run by sqlite-utils' migration runner
+(``sqlite_utils.Migrations``), which records each one in ``_sqlite_migrations``, so that
+opening an older database upgrades it automatically.
 """
 
 from __future__ import annotations
@@ -306,42 +307,54 @@ class Database:
             else:
                 conn.execute("COMMIT")
 
-    def schema_version(self) -> int:
+    def applied_migrations(self) -> list[int]:
+        """Versions of our migrations applied to this database, in order."""
         with self.lock:
-            if "schema_migrations" not in self.db.table_names():
-                return 0
-            row = self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()
-            return int(row[0] or 0)
+            return [_version(m.name) for m in _migration_set(MIGRATIONS).applied(self.db)]
+
+    def schema_version(self) -> int:
+        return max(self.applied_migrations(), default=0)
 
     def migrate(self, migrations: list[tuple[int, str, str]] | None = None) -> list[int]:
-        """Apply pending migrations in order; returns the versions applied."""
+        """Apply pending migrations in order (sqlite-utils' own migration runner, each in a
+        transaction with its record in ``_sqlite_migrations``); returns the versions
+        applied. A database that recorded its migrations in our former
+        ``schema_migrations`` table is carried over first."""
         migrations = MIGRATIONS if migrations is None else migrations
-        applied: list[int] = []
+        steps = _migration_set(migrations)
         with self.lock:
             try:
-                if "schema_migrations" not in self.db.table_names():
-                    self.db.execute(
-                        "CREATE TABLE IF NOT EXISTS schema_migrations "
-                        "(version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
-                current = self.schema_version()
+                self._adopt_old_records(steps, migrations)
+                pending = [_version(m.name) for m in steps.pending(self.db)]
+                if pending:
+                    self.db.execute("PRAGMA foreign_keys=OFF")  # ALTER TABLE ... REFERENCES
+                    try:
+                        steps.apply(self.db)
+                    finally:
+                        self.db.execute("PRAGMA foreign_keys=ON")
             except sqlite3.Error as e:
-                raise StoreError(describe_database_error(e, self.path)) from e
-            for version, name, script in migrations:
-                if version <= current:
-                    continue
-                try:
-                    with self.tx():
-                        for statement in _split_sql(script):
-                            self.db.execute(statement)
-                        self.db.execute(
-                            "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                            [version, name, iso(utcnow())])
-                except sqlite3.Error as e:
-                    raise StoreError(f"数据库迁移 {version}（{name}）失败："
-                                     f"{describe_database_error(e, self.path)}") from e
-                log.info("数据库已迁移 database=%s version=%s name=%s", self.path, version, name)
-                applied.append(version)
-        return applied
+                raise StoreError(f"数据库迁移失败：{describe_database_error(e, self.path)}") from e
+        for version in pending:
+            log.info("数据库已迁移 database=%s version=%s", self.path, version)
+        return pending
+
+    def _adopt_old_records(self, steps: sqlite_utils.Migrations,
+                           migrations: list[tuple[int, str, str]]) -> None:
+        """Record in ``_sqlite_migrations`` the steps the old ``schema_migrations`` table
+        says were applied (databases made before sqlite-utils had migrations)."""
+        if "schema_migrations" not in self.db.table_names():
+            return
+        done = {m.name for m in steps.applied(self.db)}
+        old = dict(self.db.execute("SELECT version, applied_at FROM schema_migrations"))
+        steps.ensure_migrations_table(self.db)
+        with self.tx():
+            for version, name, _script in migrations:
+                step = _step_name(version, name)
+                if version in old and step not in done:
+                    self.db.execute(
+                        f"INSERT INTO {steps.migrations_table} (migration_set, name, applied_at) "
+                        "VALUES (?, ?, ?)", [steps.name, step, old[version]])
+            self.db.execute("DROP TABLE schema_migrations")
 
     def log_event(self, kind: str, subject: str | None = None, *, actor: str | None = None,
                   data: str | None = None, now: datetime | None = None) -> None:
@@ -350,6 +363,29 @@ class Database:
             self.db.execute("INSERT INTO events (at, kind, subject, actor, data) "
                             "VALUES (?, ?, ?, ?, ?)",
                             [iso(now or utcnow()), kind, subject, actor, data])
+
+
+MIGRATION_SET = "yuqing-monitor"
+
+
+def _migration_set(migrations: list[tuple[int, str, str]]) -> sqlite_utils.Migrations:
+    """Our migration scripts as a sqlite-utils migration set (names ``0005 ...``)."""
+    steps = sqlite_utils.Migrations(MIGRATION_SET)
+    for version, name, script in migrations:
+        def run(db: sqlite_utils.Database, script: str = script) -> None:
+            for statement in _split_sql(script):
+                db.execute(statement)
+
+        steps(name=_step_name(version, name))(run)
+    return steps
+
+
+def _step_name(version: int, name: str) -> str:
+    return f"{version:04d} {name}"
+
+
+def _version(name: str) -> int:
+    return int(name.split(" ", 1)[0])
 
 
 def _split_sql(script: str) -> list[str]:
