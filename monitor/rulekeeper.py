@@ -110,11 +110,16 @@ class RuleKeeper:
             self._report(result)
         files = self.store.last_ruleset_files()
         if files:
-            self.ruleset = load_ruleset_texts(files)
-            log.warning("磁盘上的规则不可用，改用最近一次可用的规则 version=%s rules=%d",
-                        self.ruleset.version, len(self.ruleset))
-        else:
-            log.error("没有可用的规则：条目照常保存，规则修好后再评分")
+            try:
+                self.ruleset = load_ruleset_texts(files)
+            except RuleError as e:  # e.g. recorded before an upgrade made it invalid
+                log.error("最近一次可用的规则也无法加载 problems=%s", "；".join(
+                    str(p) for p in e.problems[:3]))
+            else:
+                log.warning("磁盘上的规则不可用，改用最近一次可用的规则 version=%s rules=%d",
+                            self.ruleset.version, len(self.ruleset))
+                return
+        log.error("没有可用的规则：条目照常保存，规则修好后再评分")
 
     def adopt(self, fp: Fingerprint, result: Ruleset | RuleError | None, *,
               now: datetime) -> bool:

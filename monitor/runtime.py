@@ -52,6 +52,7 @@ class Services:
         self.rules = RuleKeeper(config.rules.dir, self.store)
         self.scorer = Scorer(self.store, self.rules)
         self._compiling = False
+        self._stuck_reported = False
         self.pipeline = Pipeline(config, self.store, self.fetcher, executor=self.executor,
                                  parse_executor=parse_executor, rng=self.rng,
                                  scorer=self.scorer,
@@ -87,18 +88,24 @@ class Services:
             log.exception("规则加载出错，继续使用原有规则 dir=%s", self.config.rules.dir)
             return None
 
-    async def load_rules(self, now: datetime) -> None:
+    async def load_rules(self, now: datetime,
+                         stopping: Callable[[], bool] = lambda: False) -> None:
+        """The first rules (within the time limit), then the items left unscored, in
+        batches that stop as soon as ``stopping()`` says so."""
         fp = fingerprint(self.rules.rules_dir)
         result = await self._compile_rules()
         await self.in_store(lambda: self.rules.adopt_initial(fp, result, now=now))
-        await self.in_store(lambda: self.scorer.score_pending(now=now))
+        await self.in_store(lambda: self.scorer.score_pending(now=now, stopping=stopping))
 
     async def reload_rules(self, now: datetime) -> bool:
-        if self._compiling:  # an earlier load is still stuck: do not pile up threads
-            return False
         fp = self.rules.pending_change()
         changed = False
-        if fp is not None:
+        if self._compiling:  # an earlier load is still stuck: do not pile up threads
+            if fp is not None and not self._stuck_reported:
+                log.error("上一次规则加载仍未结束，暂不重新加载 dir=%s", self.config.rules.dir)
+                self._stuck_reported = True
+        elif fp is not None:
+            self._stuck_reported = False
             result = await self._compile_rules()
             changed = await self.in_store(lambda: self.rules.adopt(fp, result, now=now))
         await self.in_store(lambda: self.scorer.score_pending(now=now))

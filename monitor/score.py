@@ -9,6 +9,7 @@ failed, are found again by :meth:`Scorer.score_pending`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from .rulekeeper import RuleKeeper
@@ -41,13 +42,15 @@ class Scorer:
                          ev.score, ev.level, ",".join(m.rule for m in ev.matches))
         return matched
 
-    def score_pending(self, *, now: datetime, batch: int = 500) -> int:
-        """Score items stored while no rules were usable, or whose scoring failed."""
+    def score_pending(self, *, now: datetime, batch: int = 500,
+                      stopping: Callable[[], bool] = lambda: False) -> int:
+        """Score items stored while no rules were usable, or whose scoring failed (in
+        batches; between two, ``stopping()`` may end it: the rest waits for next time)."""
         rs = self.rules.ruleset
         if rs is None:
             return 0
         done = 0
-        while ids := self.store.unscored_item_ids(limit=batch):
+        while not stopping() and (ids := self.store.unscored_item_ids(limit=batch)):
             self.score_items(ids, now)
             done += len(ids)
         if done:

@@ -170,3 +170,28 @@ def test_fetch_errors_and_opml_errors_say_it_in_chinese(tmp_path):
         line = one_line(r.stderr)
         assert words in line and name in line
         assert not re.search(r"[A-Za-z]{5,}", line.split(name, 1)[1]), line
+
+
+def test_unloadable_last_good_rules_do_not_stop_fetching(tmp_path):
+    """Broken rules on disk and a recorded last good version that no longer loads (here a
+    lookaround pattern from before RE2): items are still fetched and stored, unscored."""
+    import json
+    import sqlite3
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "bad.yaml").write_text("- id: [\n", encoding="utf-8")
+    with FeedServer() as srv:
+        config = fetched_deployment(tmp_path, srv, n=2)
+        old = ("- id: old\n  category: 测试\n  level: blue\n  words:\n    甲|re: ['欠薪(?=了)']\n")
+        conn = sqlite3.connect(tmp_path / "data" / "monitor.db")
+        conn.execute("INSERT INTO ruleset_versions (version, loaded_at, actor, rules, files) "
+                     "VALUES ('v-old', '2026-01-01T00:00:00+00:00', 'x', 1, ?)",
+                     [json.dumps({"old.yaml": old})])
+        conn.commit()
+        conn.close()
+        srv.route("/rss", body=RSS.format(items=ITEM.format(n=7)).encode())
+        r = run_yuqing("--config", str(config), "fetch", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["new_items"] == 1
+    assert "没有可用的规则" in r.stderr

@@ -266,3 +266,26 @@ def test_parse_worker_log_lines_reach_the_daemon_log(tmp_path):
     line = next(ln for ln in log.read_text("utf-8").splitlines() if "monitor.parse.feeds" in ln)
     assert " 信息 monitor.parse.feeds: 订阅源格式不规范" in line
     assert line[:4].isdigit()  # the same time-stamped format as the daemon's own lines
+
+
+def test_a_stop_during_start_up_does_not_wait_for_the_rules(tmp_path):
+    """SIGTERM while a large ruleset is still compiling stops the daemon at once: it never
+    finishes starting (before, it finished loading, announced itself, then stopped)."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for f in range(4):
+        words = ", ".join(f"词{f}{i:06d}甲乙" for i in range(70000))
+        (rules / f"{f}.yaml").write_text(
+            f"- id: big{f}\n  category: 测试\n  level: blue\n  weight: 10\n  words:\n"
+            f"    大: [{words}]\n", encoding="utf-8")
+    config = write_config(tmp_path, rules_dir=rules, extra={"rules": {"dir": "../rules"}})
+    proc = start_daemon(config)
+    lock = tmp_path / "data" / "monitor.db.lock"
+    try:
+        wait_for(lambda: lock.exists() and lock.read_text().strip() == str(proc.pid))
+    finally:
+        elapsed = stop(proc)
+    err = proc.stderr.read()
+    assert proc.returncode == 0, err
+    assert elapsed < 5
+    assert "守护进程已启动" not in err and "守护进程已停止" in err

@@ -274,3 +274,21 @@ def test_close_is_not_quadratic() -> None:
     began = time.monotonic()
     assert not _close(sa, sb, 5)
     assert time.monotonic() - began < 2
+
+
+def test_a_huge_word_group_loads_in_linear_time(tmp_path):
+    """60,000 words in one group: duplicates are found with a set, not a list scan (the
+    list made this quadratic: about 30 s here; a hostile or generated file must not stall
+    a reload)."""
+    import time
+
+    from monitor.rules import load_ruleset
+
+    words = ", ".join(f"词{i:06d}甲乙" for i in range(60000))
+    (tmp_path / "big.yaml").write_text(
+        f"- id: big\n  category: 测试\n  level: blue\n  weight: 10\n  words:\n    大: [{words}, 词000001甲乙]\n",
+        encoding="utf-8")
+    t0 = time.monotonic()
+    rs = load_ruleset(tmp_path)
+    assert time.monotonic() - t0 < 10
+    assert rs.word_count == 60000

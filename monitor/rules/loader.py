@@ -203,6 +203,7 @@ class _Rule:
                    ref: Ref) -> Group | None:
         cased, is_re = "cased" in mods, "re" in mods
         out: list[str] = []
+        seen: set[str] = set()   # a group of 100,000 words must not cost n² comparisons
         patterns: list[Regex] = []
         ok = True
         seq = None if ref.literal else self.raw.child("words", self._key_of(ref.name))
@@ -233,7 +234,8 @@ class _Rule:
                                    "（零宽字符和干扰字符会被忽略），无法命中")
                 ok = False
                 continue
-            if norm not in out:
+            if norm not in seen:
+                seen.add(norm)
                 out.append(norm)
         if not ok or not out:
             return None

@@ -324,14 +324,20 @@ class Database:
         steps = _migration_set(migrations)
         with self.lock:
             try:
-                self._adopt_old_records(steps, migrations)
-                pending = [_version(m.name) for m in steps.pending(self.db)]
-                if pending:
-                    self.db.execute("PRAGMA foreign_keys=OFF")  # ALTER TABLE ... REFERENCES
-                    try:
-                        steps.apply(self.db)
-                    finally:
-                        self.db.execute("PRAGMA foreign_keys=ON")
+                names = self.db.table_names()
+                if "schema_migrations" not in names and steps.migrations_table in names \
+                        and not steps.pending(self.db):
+                    return []  # the usual case: nothing to do, no write lock taken
+            except sqlite3.Error as e:
+                raise StoreError(describe_database_error(e, self.path)) from e
+            try:
+                # one write transaction (BEGIN IMMEDIATE): two processes opening an older
+                # database at once take turns instead of failing; the runner's own
+                # transactions nest inside as savepoints
+                with self.tx():
+                    self._adopt_old_records(steps, migrations)
+                    pending = [_version(m.name) for m in steps.pending(self.db)]
+                    steps.apply(self.db)
             except sqlite3.Error as e:
                 raise StoreError(f"数据库迁移失败：{describe_database_error(e, self.path)}") from e
         for version in pending:
