@@ -39,7 +39,7 @@ from .config_errors import KeyedValueError, to_config_error, toml_error
 from .durations import format_duration, parse_duration
 from .errors import ConfigError
 from .models import LevelCode
-from .redact import MASK, redact_text, redact_url, register_secret
+from .redact import MASK, redact_hook, redact_text, redact_url, register_secret
 from .timefmt import DEFAULT_TIMEZONE, set_display_zone
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
@@ -49,14 +49,17 @@ DEFAULT_CONFIG = Path("config/monitor.toml")
 class Secret:
     """Declares a config field secret, and how its value is shown to people: ``mask``
     (``***``), ``url`` (the secrets inside the URL, see :func:`~monitor.redact.redact_url`),
+    ``hook`` (a webhook or robot URL: its token may be any path segment or query value,
+    see :func:`~monitor.redact.redact_hook`),
     ``headers`` (every request header but a few harmless ones), ``env`` (the field names an
     environment variable: the name is shown, the value it holds is a secret)."""
 
-    how: Literal["mask", "url", "headers", "env"]
+    how: Literal["mask", "url", "hook", "headers", "env"]
 
 
 SecretStr = Annotated[str, Secret("mask")]
 SecretURL = Annotated[str, Secret("url")]
+SecretHook = Annotated[str, Secret("hook")]
 SecretHeaders = Annotated[dict[str, str], Secret("headers")]
 SecretEnv = Annotated[str, Secret("env")]
 
@@ -179,6 +182,14 @@ class FeedConfig(_Section):
     def _url(cls, v: str) -> str:
         return check_http_url(v)
 
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            if any(c in key + value for c in "\r\n\0"):
+                raise ValueError(f"请求头 {key!r} 中不能有换行或空字符")
+        return v
+
     @field_validator("encoding")
     @classmethod
     def _encoding(cls, v: str | None) -> str | None:
@@ -210,7 +221,7 @@ class SmtpConfig(_Section):
 
 
 class RobotConfig(_Section):
-    webhook: SecretURL
+    webhook: SecretHook
     secret_env: SecretEnv | None = None
 
 
@@ -218,7 +229,7 @@ class StaffConfig(_Section):
     name: str = Field(min_length=1)
     email: str | None = None
     phone: str | None = None
-    webhook: SecretURL | None = None
+    webhook: SecretHook | None = None
     webhook_secret_env: SecretEnv | None = None
     wecom: RobotConfig | None = None
     dingtalk: RobotConfig | None = None
@@ -379,6 +390,8 @@ def show_value(declared: Secret | None, value: Any) -> Any:
         return MASK
     if declared.how == "url":
         return redact_url(value)
+    if declared.how == "hook":
+        return redact_hook(value)
     return {k: redact_text(v) if k.lower() in _SAFE_HEADERS else MASK for k, v in value.items()}
 
 
@@ -424,6 +437,12 @@ def register_declared_secrets(cfg: Config) -> None:
                     register_secret(os.environ.get(value))
                 elif declared is not None and declared.how == "mask":
                     register_secret(value)
+            elif isinstance(value, dict):
+                declared = secret_of(type(model), name)
+                if declared is not None and declared.how == "headers":
+                    for key, header in value.items():
+                        if key.lower() not in _SAFE_HEADERS:
+                            register_secret(header)
 
     walk(cfg)
 

@@ -111,6 +111,30 @@ def redact_url(url: str) -> str:
     return _redact(url, depth=0)
 
 
+_PLAIN_SEGMENT = re.compile(r"[a-z][a-z-]{0,15}|v\d{1,2}")
+
+
+def redact_hook(url: str) -> str:
+    """A webhook or robot URL, whose token may be anywhere: besides what
+    :func:`redact_url` hides, every query value and every path segment that is not a
+    plain lowercase word (``robot``, ``send``, ``open-apis``, ``v2``) becomes ``***``."""
+    m = _URI.match(redact_url(url))
+    if m is None:  # pragma: no cover - the grammar matches every string
+        return MASK
+    scheme, authority, path, qmark, query, hmark, fragment = m.groups()
+    segments = [seg if not seg or seg == MASK or _PLAIN_SEGMENT.fullmatch(seg) else MASK
+                for seg in path.split("/")]
+    out = f"{scheme}://{authority}" if scheme and authority is not None else ""
+    out += "/".join(segments)
+    if qmark:
+        params = [p.split("=", 1)[0] + "=" + MASK if "=" in p else p
+                  for p in (query or "").split("&")]
+        out += "?" + "&".join(params)
+    if hmark:
+        out += "#" + MASK if fragment else "#"
+    return out
+
+
 def redact_text(text: str) -> str:
     """Free text (an error message) with :func:`redact_url` applied to every URL in it."""
     def one(m: re.Match[str]) -> str:

@@ -215,3 +215,41 @@ def test_dump_redacts_by_declaration_and_masks_env_values(tmp_path, monkeypatch,
                                None)
     line = ChineseFormatter("%(levelname)s %(message)s").format(record)
     assert "hunter2" not in line and "***" in line
+
+
+def test_hook_urls_hide_tokens_anywhere_and_header_values_are_masked_in_logs(tmp_path):
+    import logging
+
+    from monitor.config import dump_config, load_config
+    from monitor.logsetup import ChineseFormatter
+
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text(
+        '[storage]\npath = "x.db"\n'
+        '[[feeds]]\nname = "源"\nurl = "http://127.0.0.1:8000/rss"\n'
+        'headers = { Authorization = "Bearer HDRSECRET42", Referer = "http://127.0.0.1/" }\n'
+        '[[staff]]\nname = "张三"\n'
+        'webhook = "https://hooks.internal.example/notify/sk_live_AbCdEf123456"\n'
+        'feishu = { webhook = "https://open.feishu.cn/open-apis/bot/v2/hook/abc123" }\n',
+        encoding="utf-8")
+    dumped = dump_config(load_config(cfg))
+    for secret in ("sk_live_AbCdEf123456", "abc123", "HDRSECRET42"):
+        assert secret not in dumped
+    assert "https://hooks.internal.example/notify/***" in dumped
+    record = logging.LogRecord("httpcore.http11", logging.DEBUG, __file__, 1,
+                               "send_request_headers headers=%s",
+                               ("[(b'Authorization', b'Bearer HDRSECRET42')]",), None)
+    assert "HDRSECRET42" not in ChineseFormatter("%(message)s").format(record)
+
+
+def test_header_values_with_line_breaks_are_refused(tmp_path):
+    from monitor.config import load_config
+    from monitor.errors import ConfigError
+
+    cfg = tmp_path / "monitor.toml"
+    cfg.write_text('[storage]\npath = "x.db"\n[[feeds]]\nname = "源"\n'
+                   'url = "http://127.0.0.1:8000/rss"\nheaders = { X-A = "a\\r\\nX-B: b" }\n',
+                   encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg)
+    assert "feeds[0].headers" in str(info.value) and "换行" in str(info.value)

@@ -151,6 +151,10 @@ def parse_when(value: str | None, *, param: str) -> datetime | None:
     zone (``[display] timezone``, Beijing time by default)."""
     if value is None:
         return None
+    invocation = click.get_current_context(silent=True)
+    state = invocation.find_object(Invocation) if invocation else None
+    if state is not None:
+        state.config  # noqa: B018  (loading the config sets the display zone)
     try:
         return read_time(value)
     except ValueError:
