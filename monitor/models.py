@@ -17,7 +17,6 @@ LEVEL_NAMES: dict[str, str] = {
 }
 # Why an item is dated at its fetch time (``items.date_note``; see ``monitor.finish``).
 DATE_NOTES: dict[str, str] = {
-    "missing": "来源未提供发布时间，按抓取时间计",
     "too_old": "发布时间不可信（早于 1990 年），按抓取时间计",
     "future": "发布时间不可信（晚于抓取时间一天以上），按抓取时间计",
 }

@@ -1,6 +1,6 @@
 """One date policy for every source: a publication date before 1990 or more than a day after
-the fetch time is not believed (nor a missing one); the item is dated at its fetch time and
-the reason is stored, so it neither sits at the top of every listing nor passes --since."""
+the fetch time is not believed; the item is dated at its fetch time and the reason is
+stored (a missing date stays missing), so it neither sits at the top of every listing nor passes --since."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ TABLE = [
     ("+2-days", NOW + timedelta(days=2), "future"),
     ("+1-hour", NOW + timedelta(hours=1), None),           # clock skew: kept
     ("normal", datetime(2024, 3, 10, 1, 30, tzinfo=UTC), None),
-    ("missing", None, "missing"),
+    ("missing", None, None),                                # stays missing (null)
 ]
 
 
@@ -115,11 +115,11 @@ def test_a_changed_item_keeps_the_fetch_time_it_was_first_dated_at(tmp_path):
     with Store(tmp_path / "m.db") as store:
         for when, body in ((NOW, "初稿"), (later, "终稿")):
             item = ParsedItem(guid="g", link=None, title="无日期", body=body,
-                              published_at=when, date_note="missing")
+                              published_at=when, date_note="future")
             store.store_items("f", [item], now=when)
         (row,) = map(_row, store.list_items())
         assert row["body"] == "终稿" and row["published_at"] == iso(NOW)
-        assert row["date_note"] == "missing"
+        assert row["date_note"] == "future"
         # a real date arriving later replaces the stand-in
         good = datetime(2026, 2, 28, tzinfo=UTC)
         store.store_items("f", [ParsedItem(guid="g", link=None, title="有日期", body="终稿",
@@ -145,7 +145,7 @@ def test_upgrade_dates_rows_stored_under_the_old_policy(tmp_path):
     with Store(path) as store:
         rows = {r.guid: _row(r) for r in store.list_items(limit=None)}
     assert {g: (r["published_at"], r["date_note"]) for g, r in rows.items()} == {
-        "far": (fetched, "future"), "old": (fetched, "too_old"), "none": (fetched, "missing"),
+        "far": (fetched, "future"), "old": (fetched, "too_old"), "none": (None, None),
         "ok": ("2026-02-28T00:00:00+00:00", None), "skew": (iso(NOW + timedelta(hours=1)), None)}
 
 

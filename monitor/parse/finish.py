@@ -10,8 +10,8 @@ ends with :func:`finish_feed`, the one place where
 - a link is checked again *after* that cleaning: only http(s) links are kept;
 - the one date policy is applied (:func:`check_date`): a publication date before
   1990-01-01 (Beijing time) or more than one day after the fetch time is not believed,
-  nor is a missing one; the item is then dated at the fetch time and ``date_note`` says
-  why (``too_old``, ``future``, ``missing``; see ``models.DATE_NOTES``). One hour ahead
+  and the item is then dated at the fetch time and ``date_note`` says why (``too_old``,
+  ``future``; see ``models.DATE_NOTES``); a missing date stays missing. One hour ahead
   is kept: publishers' clocks drift.
 
 The fetch time is a parameter (``now``), never read from the clock here. Without it
@@ -42,19 +42,20 @@ _LINE_BREAKS = re.compile("[\t\n\r\x0b\x0c\x85]+")
 
 def check_date(published: datetime | None, now: datetime | None
                ) -> tuple[datetime | None, str | None]:
-    """The one date policy: ``(date to file the item under, note)``; the note is ``None``
-    when the published date is believed, else ``missing``, ``too_old`` or ``future`` and
-    the date is ``now`` (the fetch time)."""
+    """The one date policy: ``(date to file the item under, note)``. A believed date is
+    kept (note ``None``); a missing one stays missing (listings fall back to the fetch
+    time, and JSON says ``null`` as the source did); an unbelievable one is replaced by
+    ``now`` (the fetch time) with the note ``too_old`` or ``future``."""
     if published is None:
-        note = "missing"
-    elif published < DATE_FLOOR:
+        return None, None
+    if published < DATE_FLOOR:
         note = "too_old"
     elif now is not None and published > now + FUTURE_SLACK:
         note = "future"
     else:
         return published, None
     if now is None:
-        return None, (None if note == "missing" else note)
+        return None, note
     return now, note
 
 

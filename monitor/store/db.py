@@ -120,7 +120,7 @@ ALTER TABLE feeds ADD COLUMN rearmed_at TEXT;
 ALTER TABLE feeds ADD COLUMN rearm_note TEXT;
 ALTER TABLE items ADD COLUMN revision_of INTEGER REFERENCES items (id);
 """),
-    # Items whose date is missing or not believable are dated at their fetch time;
+    # Items whose date is not believable are dated at their fetch time;
     # date_note says why (monitor.finish.check_date). Rows stored before are brought in line.
     (6, "publication dates that are not believed", """
 ALTER TABLE items ADD COLUMN date_note TEXT;
@@ -128,7 +128,6 @@ UPDATE items SET date_note = 'too_old', published_at = fetched_at
     WHERE published_at < '1989-12-31T16:00:00+00:00';
 UPDATE items SET date_note = 'future', published_at = fetched_at
     WHERE julianday(published_at) > julianday(fetched_at) + 1;
-UPDATE items SET date_note = 'missing', published_at = fetched_at WHERE published_at IS NULL;
 """),
 ]
 
