@@ -162,6 +162,7 @@ class FetchConfig(_Section):
     failure_alert_after: StrictInt = Field(default=3, ge=1)
     startup_spread: Duration = 30.0    # overdue feeds at start-up are spread over this window
     parse_workers: StrictInt = Field(default=0, ge=0, le=64)  # 0: one per core (at most 4)
+    parse_timeout: Duration = Field(default=60.0, gt=0)  # a parse taking longer is abandoned
 
 
 class FeedConfig(_Section):

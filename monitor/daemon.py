@@ -27,7 +27,7 @@ from .config import Config, FeedConfig
 from .durations import describe_duration
 from .errors import DatabaseGoneError, MonitorError
 from .runtime import Clock, Services
-from .schedule import first_check, is_overdue
+from .schedule import first_check, is_overdue, overdue_after
 from .sdnotify import Notifier
 from .store.db import utcnow
 from .store.lock import DaemonLock
@@ -72,6 +72,7 @@ class Daemon:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._running: dict[str, datetime] = {}   # feed -> when its run started
         self._due: dict[str, datetime] = {}       # feed -> when its job is armed to run
+        self._long_runs: set[str] = set()         # feeds whose current run was reported as long
         self.failure: MonitorError | None = None  # why the daemon stopped on its own
         self.signalled_early: list[int] = []      # signals received before the loop ran
         self.rt: Services | None = None
@@ -220,7 +221,17 @@ class Daemon:
             return
         now = self.now()
         for feed in self.config.feeds:
-            if not feed.enabled or feed.name in self._running:
+            started = self._running.get(feed.name)
+            if started is not None:  # running: say so once if it has been going too long
+                long_run = (now - started).total_seconds() > overdue_after(
+                    feed, self.config.daemon.overdue_intervals)
+                if long_run and feed.name not in self._long_runs:
+                    self._long_runs.add(feed.name)
+                    log.warning("订阅源的这次抓取已进行 %s 仍未结束 feed=%s",
+                                describe_duration((now - started).total_seconds()), feed.name)
+                continue
+            self._long_runs.discard(feed.name)
+            if not feed.enabled:
                 continue
             note = self._schedule_problem(feed, now)
             if note is None:

@@ -16,6 +16,7 @@ recorded on the feed's state row together with the time of its next check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import sqlite3
@@ -115,21 +116,38 @@ class Pipeline:
             return await self._failed(feed, _internal_error(), now)
 
     async def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
-        """Parse in the process pool; if the pool broke (a worker was killed, e.g. by the
-        OOM killer), replace it and parse this body in the worker thread instead."""
+        """Parse in the process pool, within ``[fetch] parse_timeout``. If the pool broke
+        (a worker was killed, e.g. by the OOM killer), replace it and parse this body in
+        the worker thread instead; if a parse takes too long (hostile input), its worker
+        is killed, the pool replaced and the fetch recorded as failed."""
         loop = asyncio.get_running_loop()
         args = (result.content, result.content_type, feed.encoding or None, feed.timezone,
                 result.url, now)
         pool = self.parse_executor
         if pool is not None:
+            limit = self.config.fetch.parse_timeout
             try:
-                return await loop.run_in_executor(pool, parse_in_worker, *args)
+                return await asyncio.wait_for(
+                    loop.run_in_executor(pool, parse_in_worker, *args), limit)
             except BrokenProcessPool:
                 log.warning("解析进程池已损坏，正在重建 feed=%s", feed.name)
-                if self.parse_executor is pool:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    self.parse_executor = self.new_parse_pool() if self.new_parse_pool else None
+                self._replace_pool(pool)
+            except TimeoutError:
+                log.error("解析超时，已终止解析进程并重建 feed=%s seconds=%g", feed.name, limit)
+                self._replace_pool(pool, kill=True)
+                raise FetchError("parse", f"解析超时（超过 {limit:g} 秒），已放弃这次内容，"
+                                          "稍后重试") from None
         return await loop.run_in_executor(self.executor, parse_in_worker, *args)
+
+    def _replace_pool(self, pool: Executor, *, kill: bool = False) -> None:
+        if self.parse_executor is not pool:
+            return  # another feed replaced it already
+        if kill:  # a stuck worker never returns: end the processes themselves
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        self.parse_executor = self.new_parse_pool() if self.new_parse_pool else None
 
     def process(self, feed: FeedConfig, result: FetchResult, now: datetime,
                 parsed: ParsedFeed | None = None, known_ttl: float | None = None

@@ -238,3 +238,40 @@ def test_a_killed_parse_worker_does_not_stop_parsing(tmp_path, caplog):
 
         assert asyncio.run(scenario()) == [True, True, True, True]
     assert "解析进程池已损坏，正在重建 feed=g" in caplog.text  # the pool was replaced
+
+
+def test_a_parse_that_runs_too_long_is_abandoned_and_parsing_goes_on(tmp_path, caplog):
+    """A body that takes longer than ``[fetch] parse_timeout`` to parse: its worker is
+    killed, the fetch is a ``parse`` failure with a Chinese reason, and the next feed is
+    parsed by a fresh pool."""
+    from datetime import UTC, datetime
+
+    from monitor.runtime import Services
+
+    item = ("<item><title>第{n}条：某工地施工扰民</title><link>http://example.org/{n}</link>"
+            "<description>{d}</description></item>")
+    huge = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>大</title>"
+            + "".join(item.format(n=i, d="夜间施工噪音扰民，" * 20) for i in range(14000))
+            + "</channel></rss>").encode()
+    with FeedServer() as srv:
+        srv.route("/small", body=(FEEDS / "rss20_utf8.xml").read_bytes(),
+                  headers={"Content-Type": "text/xml"})
+        srv.route("/huge", body=huge, headers={"Content-Type": "text/xml"})
+        config = load_config(write_config(tmp_path, feeds=[
+            {"name": "小", "url": srv.url("/small")}, {"name": "大", "url": srv.url("/huge")}],
+            extra={"fetch": {"parse_workers": 2, "parse_timeout": "1.5s", "max_bytes": 20 << 20}}))
+
+        async def scenario() -> list[object]:
+            rt = Services(config)
+            try:
+                warm = await rt.pipeline.run_feed(config.feeds[0], now=datetime.now(UTC))
+                slow = await rt.pipeline.run_feed(config.feeds[1], now=datetime.now(UTC))
+                after = await rt.pipeline.run_feed(config.feeds[0], now=datetime.now(UTC))
+                return [warm.ok, slow.ok, slow.error_kind, slow.error, after.ok]
+            finally:
+                await rt.aclose()
+
+        warm, ok, kind, error, after = asyncio.run(scenario())
+    assert warm and not ok and kind == "parse" and after
+    assert "解析超时" in error
+    assert "解析超时，已终止解析进程并重建 feed=大" in caplog.text
