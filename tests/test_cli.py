@@ -242,3 +242,30 @@ def test_times_for_people_are_in_the_display_zone(tmp_path, zone, shown):
     assert doc["published_at"] == "2026-12-01T16:23:00+00:00"
     # a bare --since date is read in the display zone too
     assert len(cli.json("items", "list", "--since", since)) == (1 if zone is None else 0)
+
+
+def test_feeds_status_only_reads(tmp_path):
+    """``feeds status`` never writes: a feed added to the config is listed as not fetched
+    yet, without a row being created behind a running daemon's back."""
+    import sqlite3
+
+    config = write_config(tmp_path, feeds=[{"name": "甲", "url": "http://127.0.0.1:9/a"}])
+    assert run_yuqing("--config", str(config), "fetch").returncode == 0
+    data = tomllib.loads(config.read_text("utf-8"))
+    data["feeds"].append({"name": "乙", "url": "http://127.0.0.1:9/b"})
+    import tomli_w
+
+    config.write_text(tomli_w.dumps(data), "utf-8")
+    db = tmp_path / "data" / "monitor.db"
+    def files() -> dict[str, tuple[int, int]]:
+        return {p.name: (p.stat().st_mtime_ns, p.stat().st_size)
+                for p in db.parent.glob("monitor.db*") if p.suffix != ".lock"}
+
+    before = files()
+    rows = {r["name"]: r for r in Cli(config).json("feeds", "status")}
+    assert rows["乙"]["ok"] is None and rows["乙"]["items_total"] == 0
+    conn = sqlite3.connect(db)
+    names = {n for (n,) in conn.execute("SELECT name FROM feeds")}
+    conn.close()
+    assert names == {"甲"}
+    assert {k: v for k, v in files().items() if k in before} == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -404,3 +405,17 @@ def test_numbers_and_single_strings_are_accepted(tmp_path: Path) -> None:
     rs = load_ruleset(path)
     assert rs.rules[0].id == "110"
     assert check_examples(rs) == []
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    ("- id: a\n  words:\n    甲: [工地, 讨薪\n  level: blue\n", 4, "没有闭合"),
+    ("- id: a\n  name: 'x\n", 3, "结束"),
+    ("- id: a\n  name: a: b\n", 2, "冒号"),
+])
+def test_yaml_syntax_errors_are_chinese(tmp_path, text, line, words):
+    (tmp_path / "r.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(RuleError) as info:
+        load_ruleset(tmp_path)
+    (problem,) = info.value.problems
+    assert problem.line == line and words in problem.message
+    assert not re.search(r"[A-Za-z]{4,}", problem.message.replace("YAML", "")), problem.message

@@ -209,3 +209,18 @@ def test_database_from_the_old_migration_runner_is_carried_over(tmp_path):
     applied = dict(conn.execute("SELECT name, applied_at FROM _sqlite_migrations"))
     conn.close()
     assert applied[f"0001 {MIGRATIONS[0][1]}"] == "2026-01-01T00:00:00+00:00"  # kept, not re-run
+
+
+def test_a_new_story_is_not_taken_for_a_revision_of_one_that_dropped_off(tmp_path):
+    """Every entry links to the home page and the oldest drops off as a new one arrives:
+    the new story is not an edit of the dropped one (their titles differ)."""
+    from monitor.models import ParsedItem
+    from monitor.store import Store
+
+    home = "http://example.org/"
+    with Store(tmp_path / "m.db") as store:
+        store.store_items("f", [ParsedItem(None, home, "甲：工地停工", ""),
+                                ParsedItem(None, home, "乙：道路封闭", "")], now=T0)
+        (new,) = store.store_items("f", [ParsedItem(None, home, "乙：道路封闭", ""),
+                                         ParsedItem(None, home, "丙：学校开学典礼", "")], now=T0)
+        assert store.get_item(new.id)["revision_of"] is None

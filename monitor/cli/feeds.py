@@ -28,15 +28,16 @@ def feeds_status(state: Invocation, as_json: bool) -> None:
     """
     from ..config import FeedConfig, secret_of, show_value
     from ..durations import describe_duration
+    from ..models import FeedState
     from ..redact import redact_text
     from ..schedule import is_overdue
     from ..store.db import utcnow
     from ..timefmt import for_people
 
     cfg = state.config
-    with open_store(state) as store:
-        store.sync_feeds(cfg.feeds)
-        rows = store.feeds_status([f.name for f in cfg.feeds])
+    with open_store(state) as store:  # only reads: a running daemon owns the feed rows
+        known = {r.name: r for r in store.feeds_status([f.name for f in cfg.feeds])}
+    rows = [known.get(f.name) or FeedState(name=f.name, url=f.url) for f in cfg.feeds]
 
     now = utcnow()
     docs = []
@@ -46,7 +47,8 @@ def feeds_status(state: Invocation, as_json: bool) -> None:
         overdue = bool(feed and enabled and is_overdue(
             now, feed, r.next_check_at, cfg.daemon.overdue_intervals))
         docs.append({
-            "name": r.name, "url": show_value(secret_of(FeedConfig, "url"), r.url),
+            "name": r.name,
+            "url": show_value(secret_of(FeedConfig, "url"), feed.url if feed else r.url),
             "ok": r.ok, "enabled": enabled,
             "consecutive_failures": r.consecutive_failures,
             "last_error": redact_text(r.last_error) if r.last_error else None,
@@ -69,7 +71,7 @@ def feeds_status(state: Invocation, as_json: bool) -> None:
                 f"最近成功 {for_people(d['last_success_at'])}")
         if d["consecutive_failures"]:
             line += f"  连续失败 {d['consecutive_failures']} 次：{show(d['last_error'] or '')}"
-        if d["rearmed_at"]:
+        if d["rearmed_at"] and (now - d["rearmed_at"]).total_seconds() < 86400:
             line += f"  调度自检 {for_people(d['rearmed_at'])}：{d['rearm_note']}"
         click.echo(line)
 

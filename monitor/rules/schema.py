@@ -224,9 +224,9 @@ def read_rule_file(file: str, text: str) -> tuple[list[RawRule], list[RuleProble
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else 1
-        return [], [RuleProblem(file, line, f"YAML 语法错误：{e.problem or e.context}")]
-    except yaml.YAMLError as e:
-        return [], [RuleProblem(file, 1, f"YAML 读取失败：{e}")]
+        return [], [RuleProblem(file, line, f"YAML 语法错误：{_yaml_reason(e)}")]
+    except yaml.YAMLError:
+        return [], [RuleProblem(file, 1, "YAML 读取失败：文件内容无法识别为 YAML")]
     if root is None:
         return [], []
     if not isinstance(root, SequenceNode):
@@ -242,7 +242,9 @@ def read_rule_file(file: str, text: str) -> tuple[list[RawRule], list[RuleProble
         try:
             data = _to_python(item)
         except yaml.YAMLError as e:
-            problems.append(RuleProblem(file, line, f"YAML 读取失败：{e}"))
+            problems.append(RuleProblem(file, line, f"YAML 读取失败：{_yaml_reason(e)}"
+                                        if isinstance(e, yaml.MarkedYAMLError)
+                                        else "YAML 读取失败：这一条规则的内容无法识别"))
             continue
         if isinstance(data.get("words"), dict):
             data["words"] = {str(k): v for k, v in data["words"].items()}
@@ -266,3 +268,26 @@ def _line(event: yaml.Event) -> int:
     """1-based line where a YAML event starts (1 when the parser gave no position)."""
     mark = event.start_mark
     return mark.line + 1 if mark is not None else 1
+
+
+_YAML_REASONS = (
+    ("did not find expected ',' or ']'", "列表 [ ] 没有闭合，或元素之间缺少逗号"),
+    ("did not find expected ',' or '}'", "映射 { } 没有闭合，或键值之间缺少逗号"),
+    ("did not find expected '-' indicator", "列表项的缩进不一致（每项以 “- ” 开头并对齐）"),
+    ("did not find expected key", "缩进不一致：同一层的键要对齐"),
+    ("did not find expected node content", "这里缺少内容"),
+    ("did not find expected <document start>", "多余的内容（括号或引号不配对？）"),
+    ("found unexpected end of stream", "文件在引号或括号闭合之前结束"),
+    ("found character that cannot start any token", "这里有不能出现的字符（Tab 缩进或 @、` 开头的值要加引号）"),
+    ("mapping values are not allowed", "冒号的位置不对（值里含有冒号时要加引号）"),
+    ("found undefined alias", "不支持 YAML 别名（*）"),
+    ("found unknown escape character", "双引号字符串中的转义字符无效（改用单引号）"),
+    ("found a tab character", "不能用 Tab 缩进，请改用空格"),
+)
+
+
+def _yaml_reason(e: yaml.MarkedYAMLError) -> str:
+    """PyYAML's complaint in Chinese (its English wording is not shown to people)."""
+    problem = e.problem or e.context or ""
+    return next((zh for en, zh in _YAML_REASONS if problem.startswith(en)),
+                "格式无法识别（检查缩进、冒号、引号和括号）")

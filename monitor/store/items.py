@@ -4,12 +4,13 @@ An item known by its GUID or link is updated in place when its text changes. An 
 with neither (or whose link is shared by several items in the feed, e.g. every entry links
 to the home page) is known only by the hash of its content, so an edited copy cannot be
 told apart from a new story and is stored as a new row; when exactly one earlier row of
-the same feed with the same link is no longer in the feed, the new row records it in
-``revision_of``, so the two are linked as versions of one story.
+the same feed with the same link and a similar title is no longer in the feed, the new
+row records it in ``revision_of``, so the two are linked as versions of one story.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections import Counter
 from collections.abc import Callable
@@ -19,6 +20,9 @@ from typing import Any
 
 from ..models import Item, ParsedItem
 from .db import id_chunks, iso, period_where, to_model, utcnow
+
+
+_SAME_STORY = 0.6  # titles at least this similar (difflib ratio) are one story's versions
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class ItemsMixin:
                 if row is None:
                     record.update({"feed": feed, "dedup_key": key, "fetched_at": now_s})
                     if key.startswith("h:") and item.link:
-                        record["revision_of"] = self._earlier_version(feed, item.link, hashes)
+                        record["revision_of"] = self._earlier_version(feed, item, hashes)
                     cols = ", ".join(record)
                     item_id = self.db.execute(
                         f"INSERT INTO items ({cols}) VALUES ({', '.join('?' * len(record))})",
@@ -119,15 +123,18 @@ class ItemsMixin:
             return None
         return {"id": row[0], "deleted": row[1], "content_hash": row[2]}
 
-    def _earlier_version(self, feed: str, link: str, batch_hashes: set[str]) -> int | None:
-        """The one stored hash-keyed row of ``feed`` with this link whose content is no
-        longer in the feed and that no later row revises (the version an edit replaced),
-        or None when not exactly one."""
+    def _earlier_version(self, feed: str, item: ParsedItem,
+                         batch_hashes: set[str]) -> int | None:
+        """The one stored hash-keyed row of ``feed`` with this link, a similar title, whose
+        content is no longer in the feed and that no later row revises (the version an
+        edit replaced), or None when not exactly one."""
         rows = self.db.execute(
-            "SELECT id, content_hash FROM items WHERE feed = ? AND link = ? AND deleted = 0 "
-            "AND dedup_key LIKE 'h:%' AND id NOT IN (SELECT revision_of FROM items "
-            "WHERE feed = ? AND revision_of IS NOT NULL)", [feed, link, feed]).fetchall()
-        gone = [r[0] for r in rows if r[1] not in batch_hashes]
+            "SELECT id, content_hash, title FROM items WHERE feed = ? AND link = ? "
+            "AND deleted = 0 AND dedup_key LIKE 'h:%' AND id NOT IN (SELECT revision_of "
+            "FROM items WHERE feed = ? AND revision_of IS NOT NULL)",
+            [feed, item.link, feed]).fetchall()
+        gone = [r[0] for r in rows if r[1] not in batch_hashes
+                and difflib.SequenceMatcher(None, r[2], item.title).ratio() >= _SAME_STORY]
         return gone[0] if len(gone) == 1 else None
 
     def delete_item(self, item_id: int, *, now: datetime | None = None) -> bool:
