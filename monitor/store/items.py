@@ -21,7 +21,6 @@ from typing import Any
 from ..models import Item, ParsedItem
 from .db import id_chunks, iso, period_where, to_model, utcnow
 
-
 _SAME_STORY = 0.6  # titles at least this similar (difflib ratio) are one story's versions
 
 
