@@ -75,9 +75,14 @@ class FieldHits:
             else:
                 spans = self.spans.get(gid)
                 if spans is None:            # a plain literal group: its words' hits
-                    ends, size = self._ends or self.ends(), self.word_len
-                    spans = [(e - size[w] + 1, e + 1) for w in self.group_words[gid]
-                             if w in ends for e in ends[w]]
+                    ends = self._ends or self.ends()
+                    spans = []
+                    for w in self.group_words[gid]:
+                        es = ends.get(w)
+                        if es is not None:
+                            size = self.word_len[w] - 1
+                            for e in es:
+                                spans.append((e - size, e + 1))
                 out = spans if len(spans) == 1 else sorted(set(spans))
             self._cache[gid] = out
         return out

@@ -92,18 +92,20 @@ def _compile(node: Node, gids: tuple[int, ...]) -> _Cond:
 class Found:
     """The rules one item matched and the hits behind them.
 
-    ``rules`` lists (rule index, whether a positive group hit in the title), in rule
-    order: all that score, level and order need. ``spans(r)`` explains matched rule ``r``.
+    ``rules`` lists the indexes of the matched rules, in order; ``in_title`` holds every
+    rule with a positive group that hit in the title (and possibly -1): all that score,
+    level and order need. ``spans(r)`` explains matched rule ``r``.
     """
 
-    __slots__ = ("matcher", "present", "rules", "scans")
+    __slots__ = ("in_title", "matcher", "present", "rules", "scans")
 
     def __init__(self, matcher: Matcher, scans: list[FieldHits], present: set[int],
-                 rules: list[tuple[int, bool]]) -> None:
+                 rules: list[int], in_title: set[int]) -> None:
         self.matcher = matcher
         self.scans = scans
         self.present = present
         self.rules = rules
+        self.in_title = in_title
 
     def spans(self, r: int) -> list[Span]:
         """Every hit of the rule's positive groups, mapped back to the original text."""
@@ -195,7 +197,10 @@ class Matcher:
         self.conds = [_compile(rule.condition, self.rule_gids[r]) for r, rule in enumerate(rules)]
         self.positive = [tuple(self.rule_gids[r][i] for i in sorted(rule.positive))
                          for r, rule in enumerate(rules)]
-        self.positive_set = [frozenset(p) for p in self.positive]
+        self.positive_rule = [-1] * len(self.groups)      # group -> its rule, if positive
+        for r, gids in enumerate(self.positive):
+            for g in gids:
+                self.positive_rule[g] = r
         self.regex_rules = frozenset(r for r, gids in enumerate(self.rule_regex) if gids)
         self.boundaries = WordBoundaries(boundary_words)
 
@@ -260,7 +265,7 @@ class Matcher:
         ctx = _Context(scans)
         conds = self.conds
         matched = [r for r in sorted(candidates) if conds[r](present, ctx)]
-        title = scans[0].present if scans and scans[0].field == "title" else frozenset()
-        positive = self.positive_set
-        return Found(self, scans, present,
-                     [(r, not title.isdisjoint(positive[r])) for r in matched])
+        in_title: set[int] = set()
+        if scans and scans[0].field == "title":
+            in_title.update(map(self.positive_rule.__getitem__, scans[0].present))
+        return Found(self, scans, present, matched, in_title)

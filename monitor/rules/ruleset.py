@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from monitor.normalize import Normalized, normalize
 from monitor.rules.compiled import CompiledRule
 from monitor.rules.matcher import FieldText, Matcher
-from monitor.rules.scoring import Evaluation, RuleMatch, evaluate_found, match_keys
+from monitor.rules.scoring import Evaluation, RuleMatch, Scorer
 
 __all__ = ["Ruleset"]
 
@@ -32,7 +32,7 @@ class Ruleset:
         self._by_id = {r.id: i for i, r in enumerate(self.rules)}
         self._matcher = Matcher(self.rules)
         self.word_count: int = self._matcher.word_count
-        self._keys = match_keys(self.rules)
+        self._scorer = Scorer(self.rules)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -66,7 +66,7 @@ class Ruleset:
                             body: Normalized | None = None) -> Evaluation:
         """Like :meth:`evaluate` for texts already passed through ``normalize``."""
         found = self._matcher.match(self._fields(title, body))
-        return evaluate_found(self.rules, self._keys, found.rules, found)
+        return self._scorer.evaluate(found.rules, found.in_title, found)
 
     def match_rule(self, rule_id: str, title: str = "", body: str = "") -> RuleMatch | None:
         """The match of one rule alone, or ``None`` (used by ``rules check``)."""
@@ -76,4 +76,4 @@ class Ruleset:
         found = self._matcher.match(fields, only=i)
         if not found.rules:
             return None
-        return RuleMatch.unexplained(self.rules, found.rules, found)[0]
+        return self._scorer.evaluate(found.rules, found.in_title, found).matches[0]

@@ -11,26 +11,29 @@ Score (0-100) from the rules that matched one item:
 ``level`` is the highest level among the matched rules (``None`` if none matched).
 
 Explanations are built only as far as they are read: the matcher decides which rules
-matched and whether each has a hit in the title (all that score, level and order need),
-and :func:`evaluate_found` makes each :class:`RuleMatch` with its spans still unbuilt.
+matched and whether each has a hit in the title (all that score, level and order need);
+:class:`Scorer` computes score and level from that alone. ``ev.matches`` makes the
+:class:`RuleMatch` objects on first access, with their spans still unbuilt;
 ``match.spans`` (or ``match["spans"]``, ``to_dict()``) builds them on first access from
 the item's hits, exactly as an eager evaluation would have.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from monitor.models import level_rank
 from monitor.rules.compiled import CompiledRule
 
-__all__ = ["TITLE_BONUS", "Evaluation", "RuleMatch", "Span", "contribution", "evaluate_found",
-           "match_keys", "score_matches"]
+__all__ = ["TITLE_BONUS", "Evaluation", "RuleMatch", "Scorer", "Span", "contribution",
+           "score_matches"]
 
 TITLE_BONUS = 1.25
 _KEYS = ("rule", "category", "level", "name")
+_Info = tuple[str, str, str, str, int, int, bool]   # RuleMatch fields, rule index, in title
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +79,12 @@ class RuleMatch:
         self.in_title: bool = any(s.field == "title" for s in self._spans)
 
     @classmethod
-    def unexplained(cls, rules: list[CompiledRule], found: Iterable[tuple[int, bool]],
-                    source: Explainer) -> list[RuleMatch]:
-        """Matches of ``rules[r]`` for each (r, has a title hit) in ``found``, whose spans
-        ``source.spans(r)`` builds when first read."""
-        out = []
-        new = cls.__new__
-        for r, in_title in found:
-            rule = rules[r]
-            m = new(cls)
-            m.rule, m.category, m.level, m.name, m.weight = (
-                rule.id, rule.category, rule.level, rule.name, rule.weight)
-            m._spans, m._source, m._index, m.in_title = None, source, r, in_title
-            out.append(m)
-        return out
+    def _deferred(cls, info: _Info, source: Explainer) -> RuleMatch:
+        """A match whose spans ``source.spans(index)`` builds when first read."""
+        m = cls.__new__(cls)
+        m.rule, m.category, m.level, m.name, m.weight, m._index, m.in_title = info
+        m._spans, m._source = None, source
+        return m
 
     @property
     def spans(self) -> list[Span]:
@@ -133,11 +128,34 @@ class RuleMatch:
         return (RuleMatch, self._fields())
 
 
-@dataclass(frozen=True)
 class Evaluation:
-    score: int
-    level: str | None
-    matches: list[RuleMatch] = field(default_factory=list)
+    """``score`` (0-100), ``level`` (``None`` if nothing matched) and ``matches``, most
+    serious first; read-only. From an evaluation, ``matches`` is made on first access."""
+
+    __slots__ = ("_make", "_matches", "level", "score")
+
+    def __init__(self, score: int, level: str | None,
+                 matches: list[RuleMatch] | None = None) -> None:
+        self.score = score
+        self.level = level
+        self._matches: list[RuleMatch] | None = [] if matches is None else matches
+        self._make: Callable[[], list[RuleMatch]] | None = None
+
+    @classmethod
+    def _deferred(cls, score: int, level: str | None,
+                  make: Callable[[], list[RuleMatch]]) -> Evaluation:
+        ev = cls.__new__(cls)
+        ev.score, ev.level, ev._matches, ev._make = score, level, None, make
+        return ev
+
+    @property
+    def matches(self) -> list[RuleMatch]:
+        matches = self._matches
+        if matches is None:
+            assert self._make is not None
+            matches = self._matches = self._make()
+            self._make = None
+        return matches
 
     @property
     def matched(self) -> bool:
@@ -153,6 +171,21 @@ class Evaluation:
         return {"score": self.score, "level": self.level,
                 "matches": [m.to_dict() for m in self.matches]}
 
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Evaluation)
+        return (self.score, self.level, self.matches) == (other.score, other.level,
+                                                          other.matches)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Evaluation(score={self.score!r}, level={self.level!r}, matches={self.matches!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Evaluation, (self.score, self.level, self.matches))
+
 
 def contribution(match: RuleMatch) -> float:
     """One rule's share of the score before the per-category discount."""
@@ -163,53 +196,73 @@ def _contribution(weight: int, in_title: bool) -> float:
     return min(100.0, weight * (TITLE_BONUS if in_title else 1.0))
 
 
-def _score(shares: Iterable[tuple[str, float]]) -> int:
-    """The formula over (category, contribution) pairs, in the order the rules matched."""
-    by_category: dict[str, list[float]] = {}
-    for category, share in shares:
-        values = by_category.get(category)
-        if values is None:
-            by_category[category] = [share]
-        else:
-            values.append(share)
+def _score(by_category: dict[str, list[float]]) -> int:
+    """The formula over each category's contributions (categories in the order the rules
+    matched: the sum is taken in that order)."""
     total = 0.0
     for values in by_category.values():
-        values.sort(reverse=True)
-        total += values[0] + sum(values[1:]) / 2
+        if len(values) == 1:
+            total += values[0]
+        else:
+            values.sort(reverse=True)
+            total += values[0] + sum(values[1:]) / 2
     return min(100, int(total + 0.5))
 
 
 def score_matches(matches: list[RuleMatch]) -> Evaluation:
     """Score and level for a set of matches; matches come back most serious first."""
-    score = _score((m.category, contribution(m)) for m in matches)
+    by_category: dict[str, list[float]] = {}
+    for m in matches:
+        by_category.setdefault(m.category, []).append(contribution(m))
     level = max((m.level for m in matches), key=level_rank, default=None)
     ordered = sorted(matches, key=lambda m: (-level_rank(m.level), -contribution(m), m.rule))
-    return Evaluation(score=score, level=level, matches=ordered)
+    return Evaluation(score=_score(by_category), level=level, matches=ordered)
 
 
-_Key = tuple[int, float, str, int, bool, str]
+class Scorer:
+    """:func:`score_matches` for one list of rules, from compact match data.
 
+    Every (rule, has a title hit) pair gets, once, a place in the order of all such pairs
+    (most serious first: level, contribution, rule id), its category and contribution,
+    and what its :class:`RuleMatch` holds; scoring an item then groups a few floats and
+    sorts small integers.
+    """
 
-def match_keys(rules: list[CompiledRule]) -> list[tuple[_Key, _Key]]:
-    """Per rule, the sort key of its match without and with a title hit: most serious
-    first (level, then contribution, then rule id), carrying what scoring needs."""
-    keys = []
-    for r, rule in enumerate(rules):
-        rank = -level_rank(rule.level)
-        keys.append(tuple((rank, -_contribution(rule.weight, t), rule.id, r, t, rule.category)
-                          for t in (False, True)))
-    return keys  # type: ignore[return-value]
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        pairs = [(r, t) for r in range(len(rules)) for t in (False, True)]
+        share = {(r, t): _contribution(rules[r].weight, t) for r, t in pairs}
+        pairs.sort(key=lambda p: (-level_rank(rules[p[0]].level), -share[p], rules[p[0]].id))
+        self._place = [[0, 0] for _ in rules]
+        for i, (r, t) in enumerate(pairs):
+            self._place[r][t] = i
+        self._share = [(rules[r].category, share[r, t]) for r, t in pairs]
+        self._info: list[_Info] = [
+            (rules[r].id, rules[r].category, rules[r].level, rules[r].name, rules[r].weight,
+             r, t) for r, t in pairs]
 
+    def evaluate(self, matched: list[int], in_title: set[int] | frozenset[int],
+                 source: Explainer) -> Evaluation:
+        """The evaluation of an item that matched rules ``matched`` (indexes, in rule
+        order), those in ``in_title`` with a title hit. Matches are made when first read,
+        and each one's spans are left for ``source.spans(index)`` to build."""
+        if not matched:
+            return Evaluation(score=0, level=None)
+        place, share = self._place, self._share
+        places = []
+        by_category: dict[str, list[float]] = {}
+        for r in matched:
+            p = place[r][r in in_title]
+            places.append(p)
+            category, value = share[p]
+            values = by_category.get(category)
+            if values is None:
+                by_category[category] = [value]
+            else:
+                values.append(value)
+        places.sort()
+        return Evaluation._deferred(_score(by_category), self._info[places[0]][2],
+                                    partial(self._matches, places, source))
 
-def evaluate_found(rules: list[CompiledRule], keys: list[tuple[_Key, _Key]],
-                   found: list[tuple[int, bool]], source: Explainer) -> Evaluation:
-    """Like :func:`score_matches` for matched rules given as (rule index, has a title
-    hit), in rule order; each match's spans are left for ``source`` to build when read.
-    ``keys`` is :func:`match_keys` of ``rules``."""
-    if not found:
-        return Evaluation(score=0, level=None, matches=[])
-    entries = [keys[r][t] for r, t in found]
-    score = _score([(e[5], -e[1]) for e in entries])
-    entries.sort()                    # rule ids are unique: the rest never compares
-    matches = RuleMatch.unexplained(rules, [(e[3], e[4]) for e in entries], source)
-    return Evaluation(score=score, level=matches[0].level, matches=matches)
+    def _matches(self, places: list[int], source: Explainer) -> list[RuleMatch]:
+        info, make = self._info, RuleMatch._deferred
+        return [make(info[p], source) for p in places]
