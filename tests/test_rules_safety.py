@@ -13,7 +13,7 @@ import pytest
 
 from monitor.errors import RuleError, RuleProblem
 from monitor.rules import Ruleset, load_ruleset
-from monitor.rules.matcher import _close
+from monitor.rules.hits import close as _close
 from monitor.rules.regex import MAX_HITS
 from monitor.rules.schema import MAX_FILE_BYTES
 

@@ -9,6 +9,9 @@ regexes on the normalized field, only for rules whose literal groups already hit
 always, for rules that have no literal group). A rule's condition is evaluated only when
 it has a hit: the loader rejects conditions that could hold without one.
 
+Matching one item yields a :class:`Found`: the matched rules and each field's compact
+hits (``hits.py``); spans are built from them only when an explanation is read.
+
 ``near/N`` distances are counted in the normalized text of one field (for a ``|cased``
 operand: its case-preserving normalization, which differs only after a case-folding
 expansion such as ß -> ss).
@@ -16,8 +19,6 @@ expansion such as ß -> ss).
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import cast
 
@@ -26,45 +27,31 @@ import ahocorasick
 from monitor.normalize import Normalized
 from monitor.rules.compiled import CompiledRule, Group
 from monitor.rules.condition import And, Near, Node, Not, Or, Ref
-from monitor.rules.scoring import RuleMatch, Span
+from monitor.rules.hits import FieldHits, close
+from monitor.rules.scoring import Span
 from monitor.rules.segment import WordBoundaries
 
-__all__ = ["FieldText", "Matcher"]
+__all__ = ["FIELDS", "FieldText", "Found", "Matcher"]
 
+FIELDS = ("title", "body")
 FieldText = tuple[str, Normalized, Normalized | None]   # field name, normalized, cased
-_ASTRAL_RE = re.compile("[\U00010000-\U0010FFFF]")
+_CHECK = -1     # in a field's present groups while scanning: some |word hit needs checking
 _Cond = Callable[[set[int], "_Context"], bool]
-
-
-class _Scan:
-    """The hits of one field."""
-
-    __slots__ = ("cache", "cased", "ends", "field", "lits", "norm", "spans")
-
-    def __init__(self, field: str, norm: Normalized, cased: Normalized | None) -> None:
-        self.field = field
-        self.norm = norm
-        self.cased = cased
-        self.ends: dict[int, list[int]] = {}        # word id -> end positions (inclusive)
-        self.lits: dict[int, list[int]] = {}        # group -> word ids that hit
-        self.spans: dict[int, list[tuple[int, int]]] = {}  # group -> checked/regex spans
-        self.cache: dict[int, list[tuple[int, int]]] = {}
 
 
 class _Context:
     """Gives conditions access to positions (for ``near``)."""
 
-    __slots__ = ("matcher", "scans")
+    __slots__ = ("scans",)
 
-    def __init__(self, matcher: Matcher, scans: list[_Scan]) -> None:
-        self.matcher = matcher
+    def __init__(self, scans: list[FieldHits]) -> None:
         self.scans = scans
 
     def near(self, a: int, b: int, n: int) -> bool:
-        spans_of = self.matcher.group_spans
         for scan in self.scans:
-            sa, sb = spans_of(scan, a), spans_of(scan, b)
-            if sa and sb and _close(sa, sb, n, same=a == b):
+            present = scan.present
+            if a in present and b in present and close(
+                    scan.group_spans(a), scan.group_spans(b), n, same=a == b):
                 return True
         return False
 
@@ -78,52 +65,6 @@ def _units(text: str) -> str:
     byte (start on a code unit boundary); others are discarded.
     """
     return text.encode("utf-16-be", "surrogatepass").decode("latin-1")
-
-
-def _hits(auto: ahocorasick.Automaton, text: str, ends: dict[int, list[int]]) -> None:
-    """Add every hit of ``auto`` in ``text``: word id -> inclusive end (characters)."""
-    astral = [m.start() + k for k, m in enumerate(_ASTRAL_RE.finditer(text))]
-    for x, wid in auto.iter(_units(text)):
-        if not x & 1:
-            continue
-        e = x >> 1
-        if astral:                       # surrogate pairs: code units -> characters
-            e -= bisect_left(astral, e)
-        lst = ends.get(wid)
-        if lst is None:
-            ends[wid] = [e]
-        else:
-            lst.append(e)
-
-
-def _close(sa: list[tuple[int, int]], sb: list[tuple[int, int]], n: int,
-           same: bool = False) -> bool:
-    """Some a in sa and b in sb with at most n characters between them (overlap: 0).
-
-    ``sb`` is sorted. With ``same`` (``A near/N A``) the two hits must be different hits.
-    b qualifies for a when it starts at most n after a ends and ends at most n before a
-    starts: among the b that start early enough (a prefix of ``sb``), the two latest
-    ends are enough to decide, so each a costs one bisection.
-    """
-    starts = [s for s, _ in sb]
-    best: list[tuple[tuple[int, int], tuple[int, int]]] = []   # prefix: (end, index) x 2
-    first = second = (-(1 << 62), -1)                          # no end yet
-    for j, (_, e) in enumerate(sb):
-        if e > first[0]:
-            first, second = (e, j), first
-        elif e > second[0]:
-            second = (e, j)
-        best.append((first, second))
-    for s1, e1 in sa:
-        i = bisect_right(starts, e1 + n) - 1      # b must start at most n after a ends
-        if i < 0:
-            continue
-        (end, j), (end2, _) = best[i]
-        if same and sb[j] == (s1, e1):
-            end = end2
-        if end >= s1 - n:                         # ...and end at most n before a starts
-            return True
-    return False
 
 
 def _expr(node: Node, gids: tuple[int, ...]) -> str:
@@ -149,6 +90,48 @@ def _compile(node: Node, gids: tuple[int, ...]) -> _Cond:
     return cast(_Cond, eval(code, {"__builtins__": {}}))
 
 
+class Found:
+    """The rules one item matched and the hits behind them.
+
+    ``rules`` lists the indexes of the matched rules, in order; ``in_title`` holds every
+    rule with a positive group that hit in the title (and possibly -1): all that score,
+    level and order need. ``spans(r)`` explains matched rule ``r``.
+    """
+
+    __slots__ = ("in_title", "matcher", "present", "rules", "scans")
+
+    def __init__(self, matcher: Matcher, scans: list[FieldHits], present: set[int],
+                 rules: list[int], in_title: set[int]) -> None:
+        self.matcher = matcher
+        self.scans = scans
+        self.present = present
+        self.rules = rules
+        self.in_title = in_title
+
+    def spans(self, r: int) -> list[Span]:
+        """Every hit of the rule's positive groups, mapped back to the original text."""
+        m = self.matcher
+        found: set[tuple[int, int, int]] = set()
+        for gid in m.positive[r]:
+            if gid not in self.present:
+                continue
+            cased = m.groups[gid].cased
+            for scan in self.scans:
+                if gid not in scan.present:
+                    continue
+                norm = scan.cased if cased and scan.cased is not None else scan.norm
+                order = scan.field != "title"
+                for s, e in scan.group_spans(gid):
+                    a, b = norm.span(s, e)
+                    found.add((order, a, b))
+        by_order = {scan.field != "title": scan for scan in self.scans}
+        out = []
+        for order, a, b in sorted(found):
+            scan = by_order[bool(order)]
+            out.append(Span(scan.field, a, b, scan.norm.source[a:b]))
+        return out
+
+
 class Matcher:
     """Everything compiled from a list of rules; read-only once built (thread-safe)."""
 
@@ -158,11 +141,12 @@ class Matcher:
         self.group_rule: list[int] = []
         self.rule_gids: list[tuple[int, ...]] = []
         self.word_len: list[int] = []
-        self.word_groups: list[list[int]] = []
+        word_groups: list[list[int]] = []
         words: dict[tuple[bool, str], int] = {}
         boundary_words: set[str] = set()
         self.always: list[int] = []
         self.rule_regex: list[tuple[int, ...]] = []
+        self.group_words: list[tuple[int, ...]] = []   # plain literal groups: word ids
         for r, rule in enumerate(rules):
             gids = []
             for group in rule.groups:
@@ -170,16 +154,19 @@ class Matcher:
                 gids.append(gid)
                 self.groups.append(group)
                 self.group_rule.append(r)
-                if group.regex:
-                    continue
-                for w in group.words:
-                    wid = words.setdefault((group.cased, w), len(self.word_len))
-                    if wid == len(self.word_len):
-                        self.word_len.append(len(w))
-                        self.word_groups.append([])
-                    self.word_groups[wid].append(gid)
-                if group.word:
-                    boundary_words.update(group.words)
+                if not group.regex:
+                    for w in group.words:
+                        wid = words.setdefault((group.cased, w), len(self.word_len))
+                        if wid == len(self.word_len):
+                            self.word_len.append(len(w))
+                            word_groups.append([])
+                        if word_groups[wid][-1:] != [gid]:    # a word twice in a group
+                            word_groups[wid].append(gid)
+                    if group.word:
+                        boundary_words.update(group.words)
+                plain = not group.regex and not group.word
+                self.group_words.append(tuple(dict.fromkeys(
+                    words[(group.cased, w)] for w in group.words)) if plain else ())
             self.rule_gids.append(tuple(gids))
             regex = tuple(g for g, grp in zip(gids, rule.groups, strict=True) if grp.regex)
             self.rule_regex.append(regex)
@@ -195,44 +182,62 @@ class Matcher:
         for a in (self.auto, self.auto_cased):
             if len(a):
                 a.make_automaton()
+        # per field: word id -> the plain groups it puts present (and _CHECK when |word
+        # groups of the field use it) / the |word groups to check
+        self.plain: dict[str, list[tuple[int, ...]]] = {}
+        self.checked: dict[str, list[tuple[int, ...]]] = {}
+        for name in FIELDS:
+            ok = [g.field is None or g.field == name for g in self.groups]
+            self.checked[name] = [tuple(g for g in gs if ok[g] and self.groups[g].word)
+                                  for gs in word_groups]
+            self.plain[name] = [tuple(g for g in gs if ok[g] and self.group_words[g])
+                                + ((_CHECK,) if self.checked[name][wid] else ())
+                                for wid, gs in enumerate(word_groups)]
+        self.checked_words = frozenset(
+            wid for wid, gs in enumerate(word_groups) if any(self.groups[g].word for g in gs))
         self.conds = [_compile(rule.condition, self.rule_gids[r]) for r, rule in enumerate(rules)]
         self.positive = [tuple(self.rule_gids[r][i] for i in sorted(rule.positive))
                          for r, rule in enumerate(rules)]
+        self.positive_rule = [-1] * len(self.groups)      # group -> its rule, if positive
+        for r, gids in enumerate(self.positive):
+            for g in gids:
+                self.positive_rule[g] = r
+        self.regex_rules = frozenset(r for r, gids in enumerate(self.rule_regex) if gids)
         self.boundaries = WordBoundaries(boundary_words)
 
     # -- scanning -------------------------------------------------------------------
-    def _scan(self, field: str, norm: Normalized, cased: Normalized | None,
-              present: set[int]) -> _Scan:
-        scan = _Scan(field, norm, cased)
-        ends = scan.ends
+    def _scan(self, field: str, norm: Normalized, cased: Normalized | None) -> FieldHits:
+        """Run the automata over one field; only which groups hit is worked out here."""
+        scan = FieldHits(field, norm, cased, self.group_words, self.word_len)
+        present, plain = scan.present, self.plain[field]
         for auto, text in ((self.auto, norm.text),
                            (self.auto_cased, cased.text if cased is not None else "")):
             if text and len(auto):
-                _hits(auto, text, ends)
-        groups, word_len, lits = self.groups, self.word_len, scan.lits
-        for wid, es in ends.items():
-            for gid in self.word_groups[wid]:
-                g = groups[gid]
-                if g.field is not None and g.field != field:
-                    continue
-                if g.word:
-                    size = word_len[wid]
-                    text = cased.text if g.cased and cased is not None else norm.text
-                    ok = [(e - size + 1, e + 1) for e in es
-                          if self.boundaries.is_word(text, e - size + 1, e + 1)]
-                    if not ok:
-                        continue
-                    scan.spans.setdefault(gid, []).extend(ok)
-                else:
-                    lst = lits.get(gid)
-                    if lst is None:
-                        lits[gid] = [wid]
-                    else:
-                        lst.append(wid)
-                present.add(gid)
+                found = list(auto.iter(_units(text)))
+                if found:
+                    scan.runs.append((text, found))
+                    present.update(*[plain[wid] for x, wid in found if x & 1])
+        if _CHECK in present:
+            present.discard(_CHECK)
+            self._check_words(scan)
         return scan
 
-    def _run_regex(self, gid: int, scans: list[_Scan], present: set[int]) -> None:
+    def _check_words(self, scan: FieldHits) -> None:
+        """Keep the hits of ``|word`` groups that start and end on word boundaries."""
+        ends, checked = scan.ends(), self.checked[scan.field]
+        norm, cased = scan.norm, scan.cased
+        for wid in self.checked_words.intersection(ends):
+            size = self.word_len[wid]
+            for gid in checked[wid]:
+                g = self.groups[gid]
+                text = cased.text if g.cased and cased is not None else norm.text
+                ok = [(e - size + 1, e + 1) for e in ends[wid]
+                      if self.boundaries.is_word(text, e - size + 1, e + 1)]
+                if ok:
+                    scan.spans.setdefault(gid, []).extend(ok)
+                    scan.present.add(gid)
+
+    def _run_regex(self, gid: int, scans: list[FieldHits], present: set[int]) -> None:
         g = self.groups[gid]
         for scan in scans:
             if g.field is not None and g.field != scan.field:
@@ -243,51 +248,25 @@ class Matcher:
                 found = [(s, e) for s, e in found if self.boundaries.is_word(norm.text, s, e)]
             if found:
                 scan.spans.setdefault(gid, []).extend(found)
+                scan.present.add(gid)
                 present.add(gid)
 
-    def group_spans(self, scan: _Scan, gid: int) -> list[tuple[int, int]]:
-        """Sorted normalized (start, end) hits of one group in one field."""
-        cached = scan.cache.get(gid)
-        if cached is not None:
-            return cached
-        out = list(scan.spans.get(gid, ()))
-        for wid in scan.lits.get(gid, ()):
-            size = self.word_len[wid]
-            out.extend((e - size + 1, e + 1) for e in scan.ends[wid])
-        out = sorted(set(out))
-        scan.cache[gid] = out
-        return out
-
     # -- evaluation -----------------------------------------------------------------
-    def match(self, fields: list[FieldText], only: int | None = None) -> list[RuleMatch]:
+    def match(self, fields: list[FieldText], only: int | None = None) -> Found:
         """Every rule that matches (or only rule number ``only``)."""
-        present: set[int] = set()
-        scans = [self._scan(f, n, c, present) for f, n, c in fields]
-        candidates = {self.group_rule[g] for g in present}
+        scans = [self._scan(f, n, c) for f, n, c in fields]
+        present: set[int] = set().union(*[s.present for s in scans])
+        candidates = set(map(self.group_rule.__getitem__, present))
         candidates.update(self.always)
         if only is not None:
             candidates &= {only}
-        ctx = _Context(self, scans)
-        out: list[RuleMatch] = []
-        for r in sorted(candidates):
-            for gid in self.rule_regex[r]:
+        for r in self.regex_rules.intersection(candidates):
+            for gid in self.rule_regex[r]:      # a rule's own groups: order does not matter
                 self._run_regex(gid, scans, present)
-            if self.conds[r](present, ctx):
-                out.append(self._explain(r, scans, present))
-        return out
-
-    def _explain(self, r: int, scans: list[_Scan], present: set[int]) -> RuleMatch:
-        rule = self.rules[r]
-        spans: set[Span] = set()
-        for gid in self.positive[r]:
-            if gid not in present:
-                continue
-            cased = self.groups[gid].cased
-            for scan in scans:
-                norm = scan.cased if cased and scan.cased is not None else scan.norm
-                for s, e in self.group_spans(scan, gid):
-                    a, b = norm.span(s, e)
-                    spans.add(Span(scan.field, a, b, norm.source[a:b]))
-        ordered = sorted(spans, key=lambda s: (s.field != "title", s.start, s.end))
-        return RuleMatch(rule=rule.id, category=rule.category, level=rule.level,
-                         name=rule.name, weight=rule.weight, spans=ordered)
+        ctx = _Context(scans)
+        conds = self.conds
+        matched = [r for r in sorted(candidates) if conds[r](present, ctx)]
+        in_title: set[int] = set()
+        if scans and scans[0].field == "title":
+            in_title.update(map(self.positive_rule.__getitem__, scans[0].present))
+        return Found(self, scans, present, matched, in_title)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from monitor.normalize import Normalized, normalize
 from monitor.rules.compiled import CompiledRule
 from monitor.rules.matcher import FieldText, Matcher
-from monitor.rules.scoring import Evaluation, RuleMatch, score_matches
+from monitor.rules.scoring import Evaluation, RuleMatch, Scorer
 
 __all__ = ["Ruleset"]
 
@@ -32,6 +32,7 @@ class Ruleset:
         self._by_id = {r.id: i for i, r in enumerate(self.rules)}
         self._matcher = Matcher(self.rules)
         self.word_count: int = self._matcher.word_count
+        self._scorer = Scorer(self.rules)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -64,7 +65,8 @@ class Ruleset:
     def evaluate_normalized(self, title: Normalized | None = None,
                             body: Normalized | None = None) -> Evaluation:
         """Like :meth:`evaluate` for texts already passed through ``normalize``."""
-        return score_matches(self._matcher.match(self._fields(title, body)))
+        found = self._matcher.match(self._fields(title, body))
+        return self._scorer.evaluate(found.rules, found.in_title, found)
 
     def match_rule(self, rule_id: str, title: str = "", body: str = "") -> RuleMatch | None:
         """The match of one rule alone, or ``None`` (used by ``rules check``)."""
@@ -72,4 +74,6 @@ class Ruleset:
         fields = self._fields(normalize(title) if title else None,
                               normalize(body) if body else None)
         found = self._matcher.match(fields, only=i)
-        return found[0] if found else None
+        if not found.rules:
+            return None
+        return self._scorer.evaluate(found.rules, found.in_title, found).matches[0]

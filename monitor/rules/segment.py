@@ -51,12 +51,8 @@ class WordBoundaries:
 
     def cuts(self, text: str) -> set[int]:
         """Positions (0..len) where jieba's segmentation of ``text`` has a boundary."""
-        result = {0}
-        pos = 0
-        for token in self._tokenizer().cut(text, False):
-            pos += len(token)
-            result.add(pos)
-        return result
+        return set(itertools.accumulate(map(len, self._tokenizer().cut(text, False)),
+                                        initial=0))
 
     def segment(self, text: str) -> list[str]:
         """The words of ``text`` (for tests and explanations)."""
