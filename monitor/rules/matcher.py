@@ -126,8 +126,8 @@ class Found:
                     found.add((order, a, b))
         by_order = {scan.field != "title": scan for scan in self.scans}
         out = []
-        for order, a, b in sorted(found):
-            scan = by_order[bool(order)]
+        for in_body, a, b in sorted(found):
+            scan = by_order[bool(in_body)]
             out.append(Span(scan.field, a, b, scan.norm.source[a:b]))
         return out
 
@@ -199,8 +199,8 @@ class Matcher:
         self.positive = [tuple(self.rule_gids[r][i] for i in sorted(rule.positive))
                          for r, rule in enumerate(rules)]
         self.positive_rule = [-1] * len(self.groups)      # group -> its rule, if positive
-        for r, gids in enumerate(self.positive):
-            for g in gids:
+        for r, positive_gids in enumerate(self.positive):
+            for g in positive_gids:
                 self.positive_rule[g] = r
         self.regex_rules = frozenset(r for r, gids in enumerate(self.rule_regex) if gids)
         self.boundaries = WordBoundaries(boundary_words)
