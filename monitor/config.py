@@ -245,6 +245,10 @@ class RouteConfig(_Section):
     escalate_to: list[str] = Field(default_factory=list)
 
 
+class AlertsConfig(_Section):
+    admins: list[str] = Field(default_factory=list)  # staff told about system trouble
+
+
 class WebConfig(_Section):
     enabled: StrictBool = False
     listen: str = "127.0.0.1:8700"
@@ -271,6 +275,7 @@ class Config(_Section):
     smtp: SmtpConfig | None = None
     staff: list[StaffConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     web: WebConfig = Field(default_factory=WebConfig)
 
     # Not part of the file: where it was loaded from.
@@ -288,6 +293,10 @@ class Config(_Section):
             if person.name in staff:
                 raise KeyedValueError(f"staff[{i}].name", f"人员 {person.name!r} 重复，每个名称必须唯一")
             staff.add(person.name)
+        for name in self.alerts.admins:
+            if name not in staff:
+                raise KeyedValueError("alerts.admins",
+                                      f"未定义的人员 {name!r}：请先在 [[staff]] 中添加")
         for i, route in enumerate(self.routes):
             for key in ("notify", "escalate_to"):
                 for name in getattr(route, key):

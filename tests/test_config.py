@@ -253,3 +253,17 @@ def test_header_values_with_line_breaks_are_refused(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(cfg)
     assert "feeds[0].headers" in str(info.value) and "换行" in str(info.value)
+
+
+def test_alerts_admins_must_be_staff(tmp_path):
+    from monitor.config import load_config
+    from monitor.errors import ConfigError
+
+    cfg = tmp_path / "monitor.toml"
+    base = '[storage]\npath = "x.db"\n[[staff]]\nname = "王五"\n'
+    cfg.write_text(base + '[alerts]\nadmins = ["王五"]\n', encoding="utf-8")
+    assert load_config(cfg).alerts.admins == ["王五"]
+    cfg.write_text(base + '[alerts]\nadmins = ["赵六"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg)
+    assert "alerts.admins" in str(info.value) and "赵六" in str(info.value)
