@@ -51,18 +51,16 @@ class FieldHits:
         if ends is None:
             ends = {}
             for text, found in self.runs:
-                astral = [m.start() + k for k, m in enumerate(_ASTRAL_RE.finditer(text))]
+                if _ASTRAL_RE.search(text) is not None:
+                    _astral_ends(text, found, ends)
+                    continue
                 for x, wid in found:
-                    if not x & 1:            # not on a code unit boundary
-                        continue
-                    e = x >> 1
-                    if astral:               # surrogate pairs: code units -> characters
-                        e -= bisect_left(astral, e)
-                    lst = ends.get(wid)
-                    if lst is None:
-                        ends[wid] = [e]
-                    else:
-                        lst.append(e)
+                    if x & 1:                # a hit ends on a code unit boundary
+                        lst = ends.get(wid)
+                        if lst is None:
+                            ends[wid] = [x >> 1]
+                        else:
+                            lst.append(x >> 1)
             self._ends = ends
         return ends
 
@@ -75,17 +73,27 @@ class FieldHits:
             else:
                 spans = self.spans.get(gid)
                 if spans is None:            # a plain literal group: its words' hits
-                    ends = self._ends or self.ends()
+                    ends, word_len = self._ends or self.ends(), self.word_len
                     spans = []
                     for w in self.group_words[gid]:
                         es = ends.get(w)
                         if es is not None:
-                            size = self.word_len[w] - 1
+                            size = word_len[w] - 1
                             for e in es:
                                 spans.append((e - size, e + 1))
                 out = spans if len(spans) == 1 else sorted(set(spans))
             self._cache[gid] = out
         return out
+
+
+def _astral_ends(text: str, found: list[tuple[int, int]], ends: dict[int, list[int]]) -> None:
+    """:meth:`FieldHits.ends` for a text with surrogate pairs (two code units, one
+    character)."""
+    astral = [m.start() + k for k, m in enumerate(_ASTRAL_RE.finditer(text))]
+    for x, wid in found:
+        if x & 1:
+            e = x >> 1
+            ends.setdefault(wid, []).append(e - bisect_left(astral, e))
 
 
 def close(sa: list[tuple[int, int]], sb: list[tuple[int, int]], n: int,

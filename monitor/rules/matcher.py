@@ -50,7 +50,7 @@ class _Context:
         for scan in self.scans:
             present = scan.present
             if a in present and b in present and close(
-                    scan.group_spans(a), scan.group_spans(b), n, same=a == b):
+                    scan.group_spans(a), scan.group_spans(b), n, a == b):
                 return True
         return False
 
