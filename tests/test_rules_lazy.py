@@ -163,7 +163,7 @@ GENERATED = """
   level: orange
   weight: 60
   words:
-    甲: [拆迁, 迁安, 安置房, 乾隆]
+    甲: [拆迁, 迁安, 安置房, 乾隆, 𠀀坝]
     乙: [安置, 置房]
   condition: 甲 near/0 乙 or 甲|word
 """
@@ -171,7 +171,7 @@ GENERATED = """
 FILLER = [*"的一是在有人这中大为上个我以要他时来用们生到作于出就分对成会可发年动同也能下过子说产"
           "种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高",
           "xyz", "a1", "2024", "AB12", "ab12", "30万元", "欠3个月", "她穿着", "服务", "标签", "永和"]
-NOISE = ["*", " ", "-", "，", "\u200b", "\ufeff", "　", "&nbsp;", "\n", "~"]
+NOISE = ["*", " ", "-", "，", "\u200b", "\ufeff", "　", "&nbsp;", "\n", "~", "😀", "𠀀"]
 _S2T = opencc.OpenCC("s2t")
 
 
@@ -263,6 +263,9 @@ def test_spans_read_in_any_order_and_matches_copied() -> None:
     with pytest.raises(KeyError):
         ev.matches[0]["weight"]                     # not in the JSON shape, as before
     assert ev.matches[0].weight == rs.rule(ev.matches[0].rule).weight
+    copy = pickle.loads(pickle.dumps(ev))
+    assert copy == ev and copy.to_dict() == expected
+    assert repr(copy) == repr(ev)
     hit = rs.match_rule("g-near", title=title, body=body)
     assert hit is not None and hit.to_dict() == next(
         m for m in expected["matches"] if m["rule"] == "g-near")

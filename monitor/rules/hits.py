@@ -25,24 +25,25 @@ class FieldHits:
     ``runs`` holds, per automaton run, the text scanned and the raw ``(end byte, word id)``
     pairs over its UTF-16 code units; ``present`` the groups that hit in this field;
     ``spans`` the checked hits of ``|word`` and ``|re`` groups (normalized ``(start,
-    end)``). ``group_words`` (a plain literal group's word ids; empty for ``|word`` and
-    ``|re`` groups) and ``word_len`` are the matcher's tables.
+    end)``). ``plain`` (word id -> the plain literal groups it puts present in this
+    field) and ``word_len`` are the matcher's tables.
     """
 
-    __slots__ = ("_cache", "_ends", "cased", "field", "group_words", "norm", "present",
+    __slots__ = ("_cache", "_ends", "_words", "cased", "field", "norm", "plain", "present",
                  "runs", "spans", "word_len")
 
     def __init__(self, field: str, norm: Normalized, cased: Normalized | None,
-                 group_words: list[tuple[int, ...]], word_len: list[int]) -> None:
+                 plain: list[tuple[int, ...]], word_len: list[int]) -> None:
         self.field = field
         self.norm = norm
         self.cased = cased
-        self.group_words = group_words
+        self.plain = plain
         self.word_len = word_len
         self.runs: list[tuple[str, list[tuple[int, int]]]] = []
         self.present: set[int] = set()
         self.spans: dict[int, list[tuple[int, int]]] = {}
         self._ends: dict[int, list[int]] | None = None
+        self._words: dict[int, list[int]] | None = None
         self._cache: dict[int, list[tuple[int, int]]] = {}
 
     def ends(self) -> dict[int, list[int]]:
@@ -51,20 +52,32 @@ class FieldHits:
         if ends is None:
             ends = {}
             for text, found in self.runs:
-                astral = [m.start() + k for k, m in enumerate(_ASTRAL_RE.finditer(text))]
+                if _ASTRAL_RE.search(text) is not None:
+                    _astral_ends(text, found, ends)
+                    continue
                 for x, wid in found:
-                    if not x & 1:            # not on a code unit boundary
-                        continue
-                    e = x >> 1
-                    if astral:               # surrogate pairs: code units -> characters
-                        e -= bisect_left(astral, e)
-                    lst = ends.get(wid)
-                    if lst is None:
-                        ends[wid] = [e]
-                    else:
-                        lst.append(e)
+                    if x & 1:                # a hit ends on a code unit boundary
+                        lst = ends.get(wid)
+                        if lst is None:
+                            ends[wid] = [x >> 1]
+                        else:
+                            lst.append(x >> 1)
             self._ends = ends
         return ends
+
+    def _group_words(self) -> dict[int, list[int]]:
+        """Plain literal group -> the word ids behind its hits in this field."""
+        words: dict[int, list[int]] = {}
+        plain = self.plain
+        for w in self.ends():
+            for gid in plain[w]:
+                lst = words.get(gid)
+                if lst is None:
+                    words[gid] = [w]
+                else:
+                    lst.append(w)
+        self._words = words
+        return words
 
     def group_spans(self, gid: int) -> list[tuple[int, int]]:
         """Sorted normalized ``(start, end)`` hits of group ``gid`` in this field."""
@@ -75,17 +88,25 @@ class FieldHits:
             else:
                 spans = self.spans.get(gid)
                 if spans is None:            # a plain literal group: its words' hits
-                    ends = self._ends or self.ends()
+                    ends, word_len = self._ends or self.ends(), self.word_len
                     spans = []
-                    for w in self.group_words[gid]:
-                        es = ends.get(w)
-                        if es is not None:
-                            size = self.word_len[w] - 1
-                            for e in es:
-                                spans.append((e - size, e + 1))
+                    for w in (self._words or self._group_words())[gid]:
+                        size = word_len[w] - 1
+                        for e in ends[w]:
+                            spans.append((e - size, e + 1))
                 out = spans if len(spans) == 1 else sorted(set(spans))
             self._cache[gid] = out
         return out
+
+
+def _astral_ends(text: str, found: list[tuple[int, int]], ends: dict[int, list[int]]) -> None:
+    """:meth:`FieldHits.ends` for a text with surrogate pairs (two code units, one
+    character)."""
+    astral = [m.start() + k for k, m in enumerate(_ASTRAL_RE.finditer(text))]
+    for x, wid in found:
+        if x & 1:
+            e = x >> 1
+            ends.setdefault(wid, []).append(e - bisect_left(astral, e))
 
 
 def close(sa: list[tuple[int, int]], sb: list[tuple[int, int]], n: int,

@@ -51,7 +51,7 @@ class _Context:
         for scan in self.scans:
             present = scan.present
             if a in present and b in present and close(
-                    scan.group_spans(a), scan.group_spans(b), n, same=a == b):
+                    scan.group_spans(a), scan.group_spans(b), n, a == b):
                 return True
         return False
 
@@ -146,7 +146,7 @@ class Matcher:
         boundary_words: set[str] = set()
         self.always: list[int] = []
         self.rule_regex: list[tuple[int, ...]] = []
-        self.group_words: list[tuple[int, ...]] = []   # plain literal groups: word ids
+        plain_group: list[bool] = []                   # a literal group, neither |word nor |re
         for r, rule in enumerate(rules):
             gids = []
             for group in rule.groups:
@@ -164,9 +164,7 @@ class Matcher:
                             word_groups[wid].append(gid)
                     if group.word:
                         boundary_words.update(group.words)
-                plain = not group.regex and not group.word
-                self.group_words.append(tuple(dict.fromkeys(
-                    words[(group.cased, w)] for w in group.words)) if plain else ())
+                plain_group.append(not group.regex and not group.word)
             self.rule_gids.append(tuple(gids))
             regex = tuple(g for g, grp in zip(gids, rule.groups, strict=True) if grp.regex)
             self.rule_regex.append(regex)
@@ -183,18 +181,21 @@ class Matcher:
             if len(a):
                 a.make_automaton()
         # per field: word id -> the plain groups it puts present (and _CHECK when |word
-        # groups of the field use it) / the |word groups to check
+        # groups of the field use it); the |word groups to check (only words that have)
         self.plain: dict[str, list[tuple[int, ...]]] = {}
-        self.checked: dict[str, list[tuple[int, ...]]] = {}
+        self.checked: dict[str, dict[int, tuple[int, ...]]] = {}
+        shared: dict[tuple[int, ...], tuple[int, ...]] = {}    # one object per distinct tuple
         for name in FIELDS:
             ok = [g.field is None or g.field == name for g in self.groups]
-            self.checked[name] = [tuple(g for g in gs if ok[g] and self.groups[g].word)
-                                  for gs in word_groups]
-            self.plain[name] = [tuple(g for g in gs if ok[g] and self.group_words[g])
-                                + ((_CHECK,) if self.checked[name][wid] else ())
-                                for wid, gs in enumerate(word_groups)]
-        self.checked_words = frozenset(
-            wid for wid, gs in enumerate(word_groups) if any(self.groups[g].word for g in gs))
+            checked = {wid: gids for wid, gs in enumerate(word_groups)
+                       if (gids := tuple(g for g in gs if ok[g] and self.groups[g].word))}
+            self.checked[name] = checked
+            plain = []
+            for wid, gs in enumerate(word_groups):
+                gids = tuple(g for g in gs if ok[g] and plain_group[g])
+                gids += (_CHECK,) if wid in checked else ()
+                plain.append(shared.setdefault(gids, gids))
+            self.plain[name] = plain
         self.conds = [_compile(rule.condition, self.rule_gids[r]) for r, rule in enumerate(rules)]
         self.positive = [tuple(self.rule_gids[r][i] for i in sorted(rule.positive))
                          for r, rule in enumerate(rules)]
@@ -208,8 +209,9 @@ class Matcher:
     # -- scanning -------------------------------------------------------------------
     def _scan(self, field: str, norm: Normalized, cased: Normalized | None) -> FieldHits:
         """Run the automata over one field; only which groups hit is worked out here."""
-        scan = FieldHits(field, norm, cased, self.group_words, self.word_len)
-        present, plain = scan.present, self.plain[field]
+        plain = self.plain[field]
+        scan = FieldHits(field, norm, cased, plain, self.word_len)
+        present = scan.present
         for auto, text in ((self.auto, norm.text),
                            (self.auto_cased, cased.text if cased is not None else "")):
             if text and len(auto):
@@ -226,7 +228,7 @@ class Matcher:
         """Keep the hits of ``|word`` groups that start and end on word boundaries."""
         ends, checked = scan.ends(), self.checked[scan.field]
         norm, cased = scan.norm, scan.cased
-        for wid in self.checked_words.intersection(ends):
+        for wid in checked.keys() & ends.keys():
             size = self.word_len[wid]
             for gid in checked[wid]:
                 g = self.groups[gid]

@@ -230,12 +230,13 @@ class Scorer:
 
     def __init__(self, rules: list[CompiledRule]) -> None:
         pairs = [(r, t) for r in range(len(rules)) for t in (False, True)]
-        share = {(r, t): _contribution(rules[r].weight, t) for r, t in pairs}
-        pairs.sort(key=lambda p: (-level_rank(rules[p[0]].level), -share[p], rules[p[0]].id))
-        self._place = [[0, 0] for _ in rules]
+        share = [_contribution(rules[r].weight, t) for r, t in pairs]   # at 2 r + t
+        pairs.sort(key=lambda p: (-level_rank(rules[p[0]].level), -share[2 * p[0] + p[1]],
+                                  rules[p[0]].id))
+        self._place = [0] * len(pairs)                    # 2 r + t -> place
         for i, (r, t) in enumerate(pairs):
-            self._place[r][t] = i
-        self._share = [(rules[r].category, share[r, t]) for r, t in pairs]
+            self._place[2 * r + t] = i
+        self._share = [(rules[r].category, share[2 * r + t]) for r, t in pairs]
         self._info: list[_Info] = [
             (rules[r].id, rules[r].category, rules[r].level, rules[r].name, rules[r].weight,
              r, t) for r, t in pairs]
@@ -251,7 +252,7 @@ class Scorer:
         places = []
         by_category: dict[str, list[float]] = {}
         for r in matched:
-            p = place[r][r in in_title]
+            p = place[2 * r + (r in in_title)]
             places.append(p)
             category, value = share[p]
             values = by_category.get(category)
