@@ -187,14 +187,15 @@ class Matcher:
         shared: dict[tuple[int, ...], tuple[int, ...]] = {}    # one object per distinct tuple
         for name in FIELDS:
             ok = [g.field is None or g.field == name for g in self.groups]
-            checked = {wid: gids for wid, gs in enumerate(word_groups)
-                       if (gids := tuple(g for g in gs if ok[g] and self.groups[g].word))}
+            checked = {wid: word_gids for wid, gs in enumerate(word_groups)
+                       if (word_gids := tuple(g for g in gs
+                                              if ok[g] and self.groups[g].word))}
             self.checked[name] = checked
             plain = []
             for wid, gs in enumerate(word_groups):
-                gids = tuple(g for g in gs if ok[g] and plain_group[g])
-                gids += (_CHECK,) if wid in checked else ()
-                plain.append(shared.setdefault(gids, gids))
+                plain_gids = tuple(g for g in gs if ok[g] and plain_group[g])
+                plain_gids += (_CHECK,) if wid in checked else ()
+                plain.append(shared.setdefault(plain_gids, plain_gids))
             self.plain[name] = plain
         self.conds = [_compile(rule.condition, self.rule_gids[r]) for r, rule in enumerate(rules)]
         self.positive = [tuple(self.rule_gids[r][i] for i in sorted(rule.positive))
