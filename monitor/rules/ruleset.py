@@ -58,7 +58,9 @@ class Ruleset:
         return out
 
     def evaluate(self, title: str = "", body: str = "") -> Evaluation:
-        """Score one item; spans are character offsets into ``title``/``body`` as given."""
+        """Score one item; spans are character offsets into ``title``/``body`` as given.
+        Score and level are computed at once; the matches, and each match's spans, are
+        built the first time they are read."""
         return self.evaluate_normalized(normalize(title) if title else None,
                                         normalize(body) if body else None)
 
