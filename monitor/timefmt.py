@@ -36,12 +36,16 @@ def set_display_zone(name: str) -> None:
     _display = name
 
 
+def _aware(dt: datetime) -> datetime:
+    """A time without an offset is UTC (how the store and the clock give them)."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
 def for_people(dt: datetime | None, *, seconds: bool = False) -> str:
     """``2026-12-02 14:23`` in the display zone; ``—`` for no time."""
     if dt is None:
         return "—"
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+    dt = _aware(dt)
     return dt.astimezone(zone()).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
@@ -50,8 +54,7 @@ def for_log(dt: datetime | None) -> str:
     (``2026-12-02T14:23:05+08:00``), so log lines stay easy to grep and split."""
     if dt is None:
         return "-"
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+    dt = _aware(dt)
     return dt.astimezone(zone()).isoformat(timespec="seconds")
 
 
@@ -59,8 +62,7 @@ def for_json(dt: datetime | None) -> str | None:
     """ISO 8601 with the UTC offset, second precision (also how the store keeps times)."""
     if dt is None:
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+    dt = _aware(dt)
     return dt.astimezone(UTC).isoformat(timespec="seconds")
 
 
