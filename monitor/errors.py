@@ -113,6 +113,12 @@ class NotFoundError(MonitorError):
 
 
 class DeliveryError(MonitorError):
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    """One attempt to deliver an alert on one channel failed. ``permanent``: retrying
+    cannot help (e.g. the platform rejected the robot's token); ``retry_after``: the
+    platform asked us to wait this many seconds (a robot's "sending too fast")."""
+
+    def __init__(self, message: str, *, permanent: bool = False,
+                 retry_after: float | None = None) -> None:
         self.permanent = permanent
+        self.retry_after = retry_after
         super().__init__(message)

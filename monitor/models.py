@@ -167,3 +167,123 @@ class RulesetVersion(Record):
     rules: int
     changed: list[str] = field(default_factory=list)
     diff: str | None = None
+
+
+# ---- incidents and alerts ------------------------------------------------------------
+
+IncidentStatus = Literal["open", "acknowledged", "resolved"]
+INCIDENT_STATUS_NAMES: dict[str, str] = {
+    "open": "待处置",
+    "acknowledged": "已认领",
+    "resolved": "已办结",
+}
+# How an incident was closed (``incidents resolve --outcome``); 误报 is counted per rule.
+OUTCOMES: dict[str, str] = {
+    "responded": "已回应",
+    "clarified": "已澄清辟谣",
+    "referred": "转办",
+    "no_action": "不予处置",
+    "false_positive": "误报",
+}
+# What a delivery tells its recipient (``deliveries.kind``).
+DELIVERY_KINDS: dict[str, str] = {
+    "opened": "新舆情",
+    "raised": "级别上升",
+    "escalation": "未认领升级",
+    "reminder": "认领提醒",
+    "digest": "汇总",
+    "summary": "超出频率汇总",
+    "admin": "系统提醒",
+}
+# A delivery's state in the outbox. pending/sending/sent/failed are the contract's;
+# held: waits for a digest; digested: went out inside one; muted: a silence held it back;
+# capped: over the recipient's rate cap (told in a summary); cancelled: the incident was
+# acknowledged or resolved before it went out.
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "held", "digested", "muted",
+                     "capped", "cancelled")
+CHANNELS = ("email", "webhook", "wecom", "dingtalk", "feishu")
+CHANNEL_NAMES: dict[str, str] = {
+    "email": "邮件",
+    "webhook": "Webhook",
+    "wecom": "企业微信机器人",
+    "dingtalk": "钉钉机器人",
+    "feishu": "飞书机器人",
+}
+
+
+@dataclass
+class Incident(Record):
+    """One story: the items (from one or many sources) that report it, and its handling."""
+
+    id: int
+    title: str
+    category: str
+    level: str
+    status: str = "open"
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    items: int = 0
+    sources: int = 0
+    rules: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    link: str | None = None
+    opened_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    outcome: str | None = None
+    ack_due_at: datetime | None = None        # the level's acknowledgement clock
+    respond_due_at: datetime | None = None    # the level's response clock
+    ack_clock: str | None = None              # met / missed (None: still running, or none)
+    respond_clock: str | None = None
+    level_reason: str | None = None           # why the level is what it is
+
+
+@dataclass
+class IncidentStep(Record):
+    """One entry of an incident's handling log (append-only)."""
+
+    id: int
+    incident_id: int
+    at: datetime
+    action: str          # opened, joined, raised, lowered, acknowledged, resolved, reopened,
+                         # escalated, clock_missed, silenced
+    actor: str | None = None
+    note: str | None = None
+    level: str | None = None
+    item_id: int | None = None
+
+
+@dataclass
+class Message:
+    """One alert as rendered for people, before a channel formats it: every channel
+    shows the same facts (the webhook sends ``fields`` as JSON)."""
+
+    subject: str                 # one line, e.g. 【重大（橙）】安全生产：某工地塔吊倒塌
+    text: str                    # plain text, lines separated by \n
+    markdown: str                # the same as Markdown (robots)
+    html: str                    # the same as HTML, every value escaped (email)
+    fields: dict[str, Any] = field(default_factory=dict)   # the webhook's JSON body
+
+
+@dataclass
+class Delivery(Record):
+    """One alert to one recipient on one channel: a row of the outbox."""
+
+    id: int
+    kind: str
+    recipient: str
+    channel: str
+    status: str = "pending"
+    incident_id: int | None = None
+    level: str | None = None
+    message: Message | None = None
+    dedup_key: str | None = None
+    due_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime | None = None
+    sent_at: datetime | None = None
+    claimed_at: datetime | None = None
