@@ -18,6 +18,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -221,6 +222,32 @@ class SmtpConfig(_Section):
     timeout: Duration = 30.0
 
 
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def check_clock(value: str) -> str:
+    """A time of day ``HH:MM`` (24-hour)."""
+    if not _CLOCK.match(value.strip()):
+        raise ValueError(f"时刻 {value!r} 应写成 时:分（24 小时制），例如 09:00")
+    return value.strip()
+
+
+def check_hours(value: str) -> str:
+    """A daily span ``HH:MM-HH:MM``; it may run past midnight (``22:00-07:00``)."""
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise ValueError(f"时段 {value!r} 应写成 开始-结束，例如 22:00-07:00")
+    check_clock(start)
+    check_clock(end)
+    if start.strip() == end.strip():
+        raise ValueError(f"时段 {value!r} 的开始和结束相同")
+    return f"{start.strip()}-{end.strip()}"
+
+
+Clock = Annotated[str, BeforeValidator(check_clock)]
+Hours = Annotated[str, BeforeValidator(check_hours)]
+
+
 class RobotConfig(_Section):
     webhook: SecretHook
     secret_env: SecretEnv | None = None
@@ -235,18 +262,92 @@ class StaffConfig(_Section):
     wecom: RobotConfig | None = None
     dingtalk: RobotConfig | None = None
     feishu: RobotConfig | None = None
+    quiet_hours: list[Hours] = Field(default_factory=list)  # blue/yellow wait until they end
 
 
 class RouteConfig(_Section):
     categories: list[str] = Field(default_factory=lambda: ["*"])
     min_level: LevelCode = "yellow"
-    notify: list[str] = Field(min_length=1)
+    notify: list[str] = Field(min_length=1)       # staff names or duty roster names
     escalate_after: Duration | None = None
     escalate_to: list[str] = Field(default_factory=list)
+    remind_every: Duration | None = None          # default: [alerts] remind_every
+    quiet_hours: list[Hours] = Field(default_factory=list)
+
+
+class ShiftConfig(_Section):
+    """Who is on duty: on the listed weekdays (1 = Monday ... 7 = Sunday), or on every day
+    from ``start`` to ``end`` (inclusive, dates in the display time zone); a dated shift
+    wins over a weekday shift."""
+
+    staff: list[str] = Field(min_length=1)
+    weekdays: list[Annotated[StrictInt, Field(ge=1, le=7)]] = Field(default_factory=list)
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _when(self) -> ShiftConfig:
+        if bool(self.start) != bool(self.end):
+            raise ValueError("start 和 end 要同时填写（日期范围，含首尾两天）")
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("end 不能早于 start")
+        if not self.weekdays and not self.start:
+            raise ValueError("请填写 weekdays（1=周一 … 7=周日）或 start/end 日期范围")
+        return self
+
+
+class DutyConfig(_Section):
+    """A duty roster (值班表): its name stands in a route's ``notify`` like a person."""
+
+    name: str = Field(min_length=1)
+    shifts: list[ShiftConfig] = Field(min_length=1)
+    fallback: list[str] = Field(default_factory=list)   # when no shift covers the day
+
+
+class SpreadStep(_Section):
+    """Raise an incident one level when this many distinct sources carry it within
+    ``within`` (each step raises once)."""
+
+    sources: StrictInt = Field(ge=2)
+    within: Duration = 7200.0
+
+
+class IncidentsConfig(_Section):
+    window: Duration = 72 * 3600.0          # reposts within this window join the incident
+    similarity: float = Field(default=0.0, ge=0.0, le=1.0)  # 0: the built-in threshold
+    spread: list[SpreadStep] = Field(default_factory=lambda: [SpreadStep(sources=5)])
+
+
+class RateCap(_Section):
+    count: StrictInt = Field(ge=1)
+    per: Duration = 3600.0
+
+
+def _ack_defaults() -> dict[str, float]:
+    return {"red": 1800.0, "orange": 3600.0}
+
+
+def _respond_defaults() -> dict[str, float]:
+    # the 2016 State Council notice: major 政务舆情 within 24 hours, the others within 48
+    return {"red": 86400.0, "orange": 86400.0, "yellow": 172800.0, "blue": 172800.0}
 
 
 class AlertsConfig(_Section):
     admins: list[str] = Field(default_factory=list)  # staff told about system trouble
+    tick: Duration = Field(default=30.0, gt=0)       # how often due work is queued and sent
+    digest_levels: list[LevelCode] = Field(default_factory=lambda: ["info", "blue"])
+    digest_times: list[Clock] = Field(default_factory=lambda: ["09:00", "17:00"])
+    remind_every: Duration = 1800.0                  # reminders until someone acknowledges
+    quiet_hours: list[Hours] = Field(default_factory=list)   # for everyone
+    rate_cap: RateCap | None = None                  # per recipient; the rest in a summary
+    robot_per_minute: StrictInt = Field(default=20, ge=1)    # the robots' own cap is ~20/min
+    retry_base: Duration = 30.0
+    retry_max: Duration = 1800.0
+    max_attempts: StrictInt = Field(default=8, ge=1)
+    silent_after: float = Field(default=6.0, ge=2.0)  # a feed with no new item for this many
+                                                      # times its usual gap is "silent"
+    ack_within: dict[LevelCode, Duration] = Field(default_factory=_ack_defaults)
+    respond_within: dict[LevelCode, Duration] = Field(default_factory=_respond_defaults)
 
 
 class WebConfig(_Section):
@@ -274,7 +375,9 @@ class Config(_Section):
     feeds: list[FeedConfig] = Field(default_factory=list)
     smtp: SmtpConfig | None = None
     staff: list[StaffConfig] = Field(default_factory=list)
+    duty: list[DutyConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     web: WebConfig = Field(default_factory=WebConfig)
 
@@ -297,19 +400,40 @@ class Config(_Section):
             if name not in staff:
                 raise KeyedValueError("alerts.admins",
                                       f"未定义的人员 {name!r}：请先在 [[staff]] 中添加")
+        rosters = set()
+        for i, duty in enumerate(self.duty):
+            if duty.name in staff or duty.name in rosters:
+                raise KeyedValueError(f"duty[{i}].name",
+                                      f"值班表名称 {duty.name!r} 与人员或其他值班表重名")
+            rosters.add(duty.name)
+            for j, shift in enumerate(duty.shifts):
+                for name in shift.staff:
+                    if name not in staff:
+                        raise KeyedValueError(f"duty[{i}].shifts[{j}].staff",
+                                              f"未定义的人员 {name!r}：请先在 [[staff]] 中添加")
+            for name in duty.fallback:
+                if name not in staff:
+                    raise KeyedValueError(f"duty[{i}].fallback",
+                                          f"未定义的人员 {name!r}：请先在 [[staff]] 中添加")
         for i, route in enumerate(self.routes):
             for key in ("notify", "escalate_to"):
                 for name in getattr(route, key):
-                    if name not in staff:
+                    if name not in staff and name not in rosters:
                         raise KeyedValueError(
-                            f"routes[{i}].{key}", f"未定义的人员 {name!r}：请先在 [[staff]] 中添加"
-                        )
+                            f"routes[{i}].{key}",
+                            f"未定义的人员或值班表 {name!r}：请先在 [[staff]] 或 [[duty]] 中添加")
+            if route.escalate_to and route.escalate_after is None:
+                raise KeyedValueError(f"routes[{i}].escalate_after",
+                                      "填写了 escalate_to 就要填写 escalate_after（多久无人认领就升级）")
         return self
 
     # ---- derived -----------------------------------------------------------------
     @property
     def base_dir(self) -> Path:
         return self.source.parent if self.source else Path.cwd()
+
+    def person(self, name: str) -> StaffConfig | None:
+        return next((p for p in self.staff if p.name == name), None)
 
     def feed(self, name: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.name == name), None)

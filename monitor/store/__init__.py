@@ -2,20 +2,23 @@
 
 ``Store`` is the one handle every stage receives; each concern lives in its own module
 (``db`` connection + migrations, ``feeds``, ``items``, ``matches``, ``rulesets``,
-``search``, ``lock``) as a mixin.
+``search``, ``incidents``, ``outbox``, ``lock``) as a mixin.
 """
 
 from __future__ import annotations
 
 from .db import Database
 from .feeds import FeedStateMixin
+from .incidents import IncidentsMixin
 from .items import ItemsMixin
 from .matches import MatchesMixin
+from .outbox import OutboxMixin
 from .rulesets import RulesetsMixin
 from .search import SearchMixin
 
 
-class Store(FeedStateMixin, ItemsMixin, MatchesMixin, RulesetsMixin, SearchMixin, Database):
+class Store(FeedStateMixin, ItemsMixin, MatchesMixin, RulesetsMixin, SearchMixin,
+            IncidentsMixin, OutboxMixin, Database):
     """All persistence for yuqing-monitor."""
 
 

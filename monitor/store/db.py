@@ -129,6 +129,126 @@ UPDATE items SET date_note = 'too_old', published_at = fetched_at
 UPDATE items SET date_note = 'future', published_at = fetched_at
     WHERE julianday(published_at) > julianday(fetched_at) + 1;
 """),
+    # Incidents and their handling log; the outbox of deliveries with every attempt;
+    # silences; the admins' problem notices (one open row per problem).
+    (7, "incidents and alerts", """
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    category TEXT NOT NULL,
+    level TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    items INTEGER NOT NULL DEFAULT 0,
+    sources INTEGER NOT NULL DEFAULT 0,
+    rules TEXT NOT NULL DEFAULT '[]',
+    categories TEXT NOT NULL DEFAULT '[]',
+    link TEXT,
+    signature TEXT,
+    spread_steps INTEGER NOT NULL DEFAULT 0,
+    level_reason TEXT,
+    opened_at TEXT NOT NULL,
+    acknowledged_at TEXT,
+    acknowledged_by TEXT,
+    resolved_at TEXT,
+    resolved_by TEXT,
+    outcome TEXT,
+    ack_due_at TEXT,
+    respond_due_at TEXT,
+    ack_clock TEXT,
+    respond_clock TEXT
+);
+CREATE INDEX incidents_seen ON incidents (last_seen DESC);
+CREATE INDEX incidents_status ON incidents (status, opened_at);
+CREATE TABLE incident_items (
+    item_id INTEGER PRIMARY KEY REFERENCES items (id),
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    feed TEXT NOT NULL,
+    level TEXT NOT NULL,
+    how TEXT NOT NULL,
+    similarity REAL,
+    seen_at TEXT NOT NULL,
+    joined_at TEXT NOT NULL
+);
+CREATE INDEX incident_items_incident ON incident_items (incident_id, seen_at);
+CREATE TABLE incident_keys (
+    key TEXT NOT NULL,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    item_id INTEGER NOT NULL,
+    seen_at TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE INDEX incident_keys_key ON incident_keys (key, seen_at);
+CREATE INDEX incident_keys_item ON incident_keys (item_id);
+CREATE TABLE incident_log (
+    id INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    at TEXT NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT,
+    note TEXT,
+    level TEXT,
+    item_id INTEGER,
+    data TEXT
+);
+CREATE INDEX incident_log_incident ON incident_log (incident_id, id);
+CREATE INDEX incident_log_at ON incident_log (at);
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    incident_id INTEGER REFERENCES incidents (id),
+    recipient TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    target TEXT,
+    status TEXT NOT NULL DEFAULT 'pending',
+    level TEXT,
+    message TEXT NOT NULL,
+    dedup_key TEXT NOT NULL UNIQUE,
+    due_at TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    note TEXT,
+    created_at TEXT NOT NULL,
+    claimed_at TEXT,
+    sent_at TEXT
+);
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+CREATE INDEX deliveries_incident ON deliveries (incident_id);
+CREATE INDEX deliveries_recipient ON deliveries (recipient, created_at);
+CREATE TABLE delivery_attempts (
+    id INTEGER PRIMARY KEY,
+    delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+    at TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    error TEXT,
+    note TEXT
+);
+CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id);
+CREATE TABLE silences (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL,
+    value TEXT NOT NULL,
+    until TEXT NOT NULL,
+    note TEXT NOT NULL,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    lifted_at TEXT
+);
+CREATE TABLE admin_problems (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    subject TEXT,
+    detail TEXT,
+    opened_at TEXT NOT NULL,
+    cleared_at TEXT
+);
+CREATE TABLE alert_marks (
+    name TEXT PRIMARY KEY,
+    at TEXT NOT NULL
+);
+"""),
 ]
 
 
