@@ -38,8 +38,10 @@ How a text becomes a :class:`Signature` (``clean_title`` and ``clean_body`` show
 
 Similarity is the title's Jaccard index when either body is empty, otherwise
 ``w * J_title + (1 - w) * J_body`` with ``w = TITLE_WEIGHT``. A title shorter than
-``SHORT_TITLE`` characters says little (情况通报): its weight shrinks in proportion (the
-body decides), and without bodies the similarity itself shrinks. When both titles name a
+``SHORT_TITLE`` characters says little (情况通报), and so does a body shorter than
+``SHORT_BODY`` (截至发稿时，尚无进一步消息。, or a site's slogan in every item): its weight
+shrinks in proportion, and when too little text is left the similarity itself shrinks
+(so 情况通报 alone is never the same story as 情况通报 alone). When both titles name a
 place (or a road, an organisation, a river) and neither title's first such name is in the
 other, the similarity is multiplied by ``NAME_CONFLICT``.
 
@@ -67,6 +69,7 @@ VERSION = 1               # in every dump and key: another version never matches
 DEFAULT_THRESHOLD = 0.55  # same story at or above (test table: reposts >= 0.82, others <= 0.40)
 TITLE_WEIGHT = 0.5        # of the title when both bodies are there (its names weigh more too)
 SHORT_TITLE = 10          # characters; a shorter title carries proportionally less weight
+SHORT_BODY = 40           # likewise for bodies (截至发稿时…); shorter bodies get no LSH keys
 BODY_LEAD = 120           # characters of the cleaned body that count
 ENTITY_WEIGHT = 5         # a name's bigrams count five times
 NAME_CONFLICT = 0.5       # similarity factor when the titles name different places (or firms)
@@ -100,7 +103,8 @@ _NAME_SUFFIXES = (
     (1, ("国道", "省道", "高速", "大道", "路", "街")),
     (2, ("建设集团", "建筑公司", "置业公司", "市政公司", "劳务公司", "污水处理厂", "垃圾处理厂",
          "体育中心", "会展中心", "文化中心", "商业综合体", "人民医院", "中心医院", "实验小学",
-         "实验中学", "第一中学", "产业园", "工业园", "科技园", "集团", "公司", "中学", "小学",
+         "实验中学", "第一中学", "棚改项目", "安置项目", "改造项目", "改造工程", "产业园",
+         "工业园", "科技园", "集团", "公司", "中学", "小学",
          "学校", "医院", "园区", "厂")),
     (3, ("河", "湖")),
 )
@@ -129,13 +133,14 @@ class Signature:
     title: tuple[int, ...]
     body: tuple[int, ...]
     title_len: int
+    body_len: int
     names: tuple[int, ...]
     title_bands: tuple[int, ...]
     body_bands: tuple[int, ...]
 
     def dump(self) -> str:
         """A compact text for a TEXT column (ASCII, about 600 characters at most)."""
-        parts = [str(VERSION), str(self.title_len)]
+        parts = [str(VERSION), str(self.title_len), str(self.body_len)]
         parts += [_pack(x) for x in (self.title, self.body, self.names, self.title_bands,
                                      self.body_bands)]
         return ".".join(parts)
@@ -145,10 +150,11 @@ class Signature:
         """The signature :meth:`dump` wrote; ``ValueError`` for anything else (including
         a dump of another version, which must not be compared with this one)."""
         parts = text.split(".")
-        if len(parts) != 7 or parts[0] != str(VERSION) or not parts[1].isdigit():
+        if len(parts) != 8 or parts[0] != str(VERSION) or not parts[1].isdigit() or \
+                not parts[2].isdigit():
             raise ValueError(f"not a version {VERSION} signature: {text[:40]!r}")
-        title, body, names, tb, bb = (_unpack(p) for p in parts[2:])
-        return cls(title, body, int(parts[1]), names, tb, bb)
+        title, body, names, tb, bb = (_unpack(p) for p in parts[3:])
+        return cls(title, body, int(parts[1]), int(parts[2]), names, tb, bb)
 
 
 def _pack(values: tuple[int, ...]) -> str:
@@ -157,7 +163,7 @@ def _pack(values: tuple[int, ...]) -> str:
 
 
 def _unpack(text: str) -> tuple[int, ...]:
-    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     if len(raw) % 4:
         raise ValueError("truncated signature")
     return struct.unpack(f">{len(raw) // 4}I", raw)
@@ -302,9 +308,9 @@ def signature(title: str, body: str) -> Signature:
     spans, names = _names(t)
     th = [_hash64(e) for e in _elements(t, _weights(t, spans))]
     bh = [_hash64(e) for e in _elements(b, _weights(b, _names(b)[0]))]
-    return Signature(_sketch(th, TITLE_SKETCH), _sketch(bh, BODY_SKETCH), len(t), names,
+    return Signature(_sketch(th, TITLE_SKETCH), _sketch(bh, BODY_SKETCH), len(t), len(b), names,
                      _bands(th, _TITLE_PERMS, TITLE_ROWS),
-                     _bands(bh, _BODY_PERMS, BODY_ROWS))
+                     _bands(bh if len(b) >= SHORT_BODY else [], _BODY_PERMS, BODY_ROWS))
 
 
 def bucket_keys(sig: Signature) -> list[str]:
@@ -352,17 +358,17 @@ def similarity(a: Signature, b: Signature) -> float:
 
 
 def _similarity(a: Signature, b: Signature) -> float:
-    short = min(1.0, min(a.title_len, b.title_len) / SHORT_TITLE)
-    has_body = bool(a.body and b.body)
+    wt = wb = jt = jb = 0.0
     if a.title and b.title:
+        wt = TITLE_WEIGHT * min(1.0, min(a.title_len, b.title_len) / SHORT_TITLE)
         jt = _jaccard(a.title, b.title, TITLE_SKETCH)
-        if not has_body:
-            return jt * short
-        w = TITLE_WEIGHT * short
-        return w * jt + (1 - w) * _jaccard(a.body, b.body, BODY_SKETCH)
-    if has_body:
-        return _jaccard(a.body, b.body, BODY_SKETCH)
-    return 0.0
+    if a.body and b.body:
+        wb = (1 - TITLE_WEIGHT) * min(1.0, min(a.body_len, b.body_len) / SHORT_BODY)
+        jb = _jaccard(a.body, b.body, BODY_SKETCH)
+    if not wt + wb:
+        return 0.0
+    # little text is little evidence: below TITLE_WEIGHT in all, the similarity shrinks
+    return (wt * jt + wb * jb) / max(wt + wb, TITLE_WEIGHT)
 
 
 def same_story(a: Signature, b: Signature, threshold: float = DEFAULT_THRESHOLD) -> bool:
