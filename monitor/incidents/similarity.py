@@ -28,13 +28,17 @@ How a text becomes a :class:`Signature` (``clean_title`` and ``clean_body`` show
    宏达建设集团, 白沙河, G320国道) are found in title and body; the bigrams of a name's two
    characters count ``ENTITY_WEIGHT`` times, so two collapses in two districts stay apart
    although every other word matches. Repeats count as often as they occur (multisets).
-4. Sketches: the ``TITLE_SKETCH`` / ``BODY_SKETCH`` smallest 32-bit blake2b hashes of the
-   elements (bottom-k): the exact Jaccard index while both sets fit (nearly every title),
-   an unbiased estimate beyond.
-5. LSH bands: a band is the ``ROWS`` smallest elements under one multiply-add permutation of
-   the 64-bit element hashes; two texts share it with probability about ``J ** ROWS``.
+4. Sketches: each element is hashed to 64 bits (splitmix64 of its code points and copy
+   number: stable across processes, no ``hash()``); the ``TITLE_SKETCH`` / ``BODY_SKETCH``
+   smallest (bottom-k) are kept, as 32-bit values: the exact Jaccard index while both sets
+   fit (nearly every title), an unbiased estimate beyond.
+5. LSH bands: a band is the ``rows`` smallest of the sketch's 64-bit hashes under one
+   multiply-add permutation; two texts share it with probability about ``J ** rows``.
    ``TITLE_BANDS`` bands of ``TITLE_ROWS`` from the title, ``BODY_BANDS`` of ``BODY_ROWS``
-   from the body: 16 keys (see :func:`bucket_keys`).
+   from a body of at least ``SHORT_BODY`` characters: 16 keys (see :func:`bucket_keys`).
+   Body bands also hash the body's first name: bodies that differ only in their names
+   (the same official wording about two roads) do not meet, while a repost's body, which
+   keeps its lead, does. Title bands do not: a repost may put the city first (江城市…).
 
 Similarity is the title's Jaccard index when either body is empty, otherwise
 ``w * J_title + (1 - w) * J_body`` with ``w = TITLE_WEIGHT``. A title shorter than
@@ -55,9 +59,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import itertools
 import re
 import struct
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from ..normalize import is_interference, normalize
@@ -75,12 +81,13 @@ ENTITY_WEIGHT = 5         # a name's bigrams count five times
 NAME_CONFLICT = 0.5       # similarity factor when the titles name different places (or firms)
 TITLE_SKETCH = 48         # bottom-k sizes: a 30-character title with two names has ~45 elements
 BODY_SKETCH = 64
-TITLE_BANDS = 12          # LSH keys: 12 title bands of 4 rows, 4 body bands of 6 rows
+TITLE_BANDS = 12          # LSH keys: 12 title bands of 4 rows, 4 body bands of 4 rows
 TITLE_ROWS = 4
 BODY_BANDS = 4
-BODY_ROWS = 6
+BODY_ROWS = 4
 
 _M64 = (1 << 64) - 1
+_KEY_SALT = 0x9E3779B97F4A7C15          # element keys start away from zero
 _SEP, _OPEN, _CLOSE, _SITE = "\ue000", "\ue001", "\ue002", "\ue003"
 _MARKED = _SEP + _OPEN + _CLOSE + _SITE
 _OPENERS = frozenset("【[〔(「『〖<《")
@@ -228,19 +235,26 @@ def clean_body(body: str, title: str) -> str:
 
 
 # ---- elements, hashes, sketches, bands ------------------------------------------------
-def _elements(text: str, weights: list[int] | None = None) -> list[str]:
-    """Bigrams of ``text`` as a multiset: the k-th copy of a bigram is its own element."""
+def _mix(x: int) -> int:
+    """splitmix64's finalizer: a stable 64-bit hash of a 64-bit key."""
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9 & _M64
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EB & _M64
+    return x ^ (x >> 31)
+
+
+def _hashes(text: str, spans: list[tuple[int, int]]) -> list[int]:
+    """64-bit hashes of the bigrams of ``text`` as a multiset: the k-th copy of a bigram
+    (a repeat, or one of a name's ``ENTITY_WEIGHT`` copies) is its own element. A bigram's
+    key is its two code points; copy k adds ``k << 42``."""
     if len(text) < 2:
-        return [text] if text else []
-    seen: dict[str, int] = {}
-    out: list[str] = []
-    for i in range(len(text) - 1):
-        gram = text[i:i + 2]
-        for _ in range(weights[i] if weights else 1):
-            k = seen.get(gram, 0)
-            seen[gram] = k + 1
-            out.append(gram if k == 0 else f"{gram}\x00{k}")
-    return out
+        return [_mix(ord(text) + _KEY_SALT)] if text else []
+    keys = [a << 21 | b for a, b in itertools.pairwise(map(ord, text))]
+    counts = Counter(keys)
+    for start, end in spans:              # a name's bigrams count ENTITY_WEIGHT times
+        for i in range(start, end - 1):
+            counts[keys[i]] += ENTITY_WEIGHT - 1
+    return [_mix(key + (j << 42) + _KEY_SALT)
+            for key, n in counts.items() for j in range(n)]
 
 
 def _names(text: str) -> tuple[list[tuple[int, int]], tuple[int, ...]]:
@@ -259,20 +273,6 @@ def _names(text: str) -> tuple[list[tuple[int, int]], tuple[int, ...]]:
     return spans, tuple(names)
 
 
-def _weights(text: str, spans: list[tuple[int, int]]) -> list[int]:
-    """How many times each bigram of ``text`` counts: ``ENTITY_WEIGHT`` inside a name."""
-    weights = [1] * max(0, len(text) - 1)
-    for start, end in spans:
-        for i in range(start, end - 1):
-            weights[i] = ENTITY_WEIGHT
-    return weights
-
-
-def _hash64(element: str) -> int:
-    digest = hashlib.blake2b(element.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
 def _permutations(count: int, salt: str) -> list[tuple[int, int]]:
     """``count`` fixed (a, b) pairs, a odd: the band permutations h -> a*h + b mod 2**64."""
     out: list[tuple[int, int]] = []
@@ -286,17 +286,26 @@ _TITLE_PERMS = _permutations(TITLE_BANDS, "title")
 _BODY_PERMS = _permutations(BODY_BANDS, "body")
 
 
-def _sketch(hashes: list[int], k: int) -> tuple[int, ...]:
-    return tuple(sorted({h >> 32 for h in hashes})[:k])
+def _bottom(hashes: list[int], k: int) -> list[int]:
+    """The ``k`` smallest distinct hashes."""
+    return sorted(set(hashes))[:k]
 
 
-def _bands(hashes: list[int], perms: list[tuple[int, int]], rows: int) -> tuple[int, ...]:
+def _sketch(bottom: list[int]) -> tuple[int, ...]:
+    """A bottom-k sketch as 32-bit values (the hashes' high halves keep their order)."""
+    return tuple(dict.fromkeys(h >> 32 for h in bottom))
+
+
+def _bands(hashes: list[int], perms: list[tuple[int, int]], rows: int,
+           anchor: int = 0) -> tuple[int, ...]:
+    """One value per permutation: its ``rows`` smallest hashes, and ``anchor``, hashed."""
     if not hashes:
         return ()
     out: list[int] = []
     for a, b in perms:
         low = sorted([(a * h + b) & _M64 for h in hashes])[:rows]
-        digest = hashlib.blake2b(struct.pack(f">{len(low)}Q", *low), digest_size=4).digest()
+        digest = hashlib.blake2b(struct.pack(f">{len(low) + 1}Q", anchor, *low),
+                                 digest_size=4).digest()
         out.append(int.from_bytes(digest, "big"))
     return tuple(out)
 
@@ -306,11 +315,16 @@ def signature(title: str, body: str) -> Signature:
     t = clean_title(title)
     b = clean_body(body, t)
     spans, names = _names(t)
-    th = [_hash64(e) for e in _elements(t, _weights(t, spans))]
-    bh = [_hash64(e) for e in _elements(b, _weights(b, _names(b)[0]))]
-    return Signature(_sketch(th, TITLE_SKETCH), _sketch(bh, BODY_SKETCH), len(t), len(b), names,
+    th = _bottom(_hashes(t, spans), TITLE_SKETCH)
+    bspans, bnames = _names(b)
+    bh = _bottom(_hashes(b, bspans), BODY_SKETCH)
+    # bands from the sketches: the whole set for nearly every title; for a body its
+    # BODY_SKETCH smallest elements, and the body's first name: bodies are templated
+    # (施工围挡占用大半车道…) and told apart by their names
+    return Signature(_sketch(th), _sketch(bh), len(t), len(b), names,
                      _bands(th, _TITLE_PERMS, TITLE_ROWS),
-                     _bands(bh if len(b) >= SHORT_BODY else [], _BODY_PERMS, BODY_ROWS))
+                     _bands(bh if len(b) >= SHORT_BODY else [], _BODY_PERMS, BODY_ROWS,
+                            bnames[0] if bnames else 0))
 
 
 def bucket_keys(sig: Signature) -> list[str]:
@@ -318,10 +332,11 @@ def bucket_keys(sig: Signature) -> list[str]:
 
     Two titles whose elements have Jaccard index ``J`` share a title key with probability
     about ``1 - (1 - J**4) ** 12``: 1 for identical cleaned titles (most reposts), 0.96 at
-    J = 0.7, 0.54 at J = 0.5, 0.09 at J = 0.3, 1e-3 at J = 0.1. Two bodies share a body
-    key with about ``1 - (1 - J**6) ** 4``: 0.95 at J = 0.9, 0.70 at J = 0.8, 0.06 at
-    J = 0.5, 4e-6 at J = 0.1. (A band is the bottom rows of one permutation, which for
-    small sets gives slightly less than ``J ** rows``.)
+    J = 0.7, 0.54 at J = 0.5, 0.09 at J = 0.3, 1e-3 at J = 0.1. Two bodies that start with
+    the same name share a body key with about ``1 - (1 - J**4) ** 4``: 0.99 at J = 0.9,
+    0.67 at J = 0.7, 0.23 at J = 0.5, 4e-4 at J = 0.1; bodies naming different places
+    first, almost never. (A band is the bottom rows of one permutation, which for small
+    sets gives slightly less than ``J ** rows``.)
     """
     keys = [f"{VERSION}t{i:x}{v:08x}" for i, v in enumerate(sig.title_bands)]
     keys += [f"{VERSION}b{i:x}{v:08x}" for i, v in enumerate(sig.body_bands)]
