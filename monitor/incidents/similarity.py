@@ -38,7 +38,11 @@ How a text becomes a :class:`Signature` (``clean_title`` and ``clean_body`` show
    from a body of at least ``SHORT_BODY`` characters: 16 keys (see :func:`bucket_keys`).
    Body bands also hash the body's first name: bodies that differ only in their names
    (the same official wording about two roads) do not meet, while a repost's body, which
-   keeps its lead, does. Title bands do not: a repost may put the city first (江城市…).
+   keeps its lead, does. A title band hashes the title's first name only when none of its
+   rows comes from a name: with one fixed set of permutations, frequent bigrams (安置小区,
+   工人, 施工) that a permutation happens to rank low would otherwise put every title that
+   has them into one bucket; bands with a name's elements stay as they are, since a
+   repost may name the city first (江城市…).
 
 Similarity is the title's Jaccard index when either body is empty, otherwise
 ``w * J_title + (1 - w) * J_body`` with ``w = TITLE_WEIGHT``. A title shorter than
@@ -296,17 +300,18 @@ def _sketch(bottom: list[int]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(h >> 32 for h in bottom))
 
 
-def _bands(hashes: list[int], perms: list[tuple[int, int]], rows: int,
-           anchor: int = 0) -> tuple[int, ...]:
-    """One value per permutation: its ``rows`` smallest hashes, and ``anchor``, hashed."""
+def _bands(hashes: list[int], perms: list[tuple[int, int]], rows: int, anchor: int = 0,
+           named: frozenset[int] = frozenset()) -> tuple[int, ...]:
+    """One value per permutation: its ``rows`` smallest hashes, hashed. A band none of whose
+    rows belongs to a name (``named``) hashes ``anchor`` too."""
     if not hashes:
         return ()
     out: list[int] = []
     for a, b in perms:
-        low = sorted([(a * h + b) & _M64 for h in hashes])[:rows]
-        digest = hashlib.blake2b(struct.pack(f">{len(low) + 1}Q", anchor, *low),
-                                 digest_size=4).digest()
-        out.append(int.from_bytes(digest, "big"))
+        low = sorted([((a * h + b) & _M64, h) for h in hashes])[:rows]
+        tag = anchor if not named or not any(h in named for _, h in low) else 0
+        packed = struct.pack(f">{len(low) + 1}Q", tag, *(p for p, _ in low))
+        out.append(int.from_bytes(hashlib.blake2b(packed, digest_size=4).digest(), "big"))
     return tuple(out)
 
 
@@ -315,14 +320,16 @@ def signature(title: str, body: str) -> Signature:
     t = clean_title(title)
     b = clean_body(body, t)
     spans, names = _names(t)
-    th = _bottom(_hashes(t, spans), TITLE_SKETCH)
+    all_th = _hashes(t, spans)
+    th = _bottom(all_th, TITLE_SKETCH)
+    named = frozenset(all_th) - frozenset(_hashes(t, []))   # the names' extra copies
     bspans, bnames = _names(b)
     bh = _bottom(_hashes(b, bspans), BODY_SKETCH)
     # bands from the sketches: the whole set for nearly every title; for a body its
     # BODY_SKETCH smallest elements, and the body's first name: bodies are templated
     # (施工围挡占用大半车道…) and told apart by their names
     return Signature(_sketch(th), _sketch(bh), len(t), len(b), names,
-                     _bands(th, _TITLE_PERMS, TITLE_ROWS),
+                     _bands(th, _TITLE_PERMS, TITLE_ROWS, names[0] if names else 0, named),
                      _bands(bh if len(b) >= SHORT_BODY else [], _BODY_PERMS, BODY_ROWS,
                             bnames[0] if bnames else 0))
 
