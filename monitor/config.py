@@ -39,7 +39,7 @@ from pydantic import (
 from .config_errors import KeyedValueError, to_config_error, toml_error
 from .durations import format_duration, parse_duration
 from .errors import ConfigError
-from .models import LevelCode
+from .models import LEVELS, LevelCode
 from .redact import MASK, redact_hook, redact_text, redact_url, register_secret
 from .timefmt import DEFAULT_TIMEZONE, set_display_zone
 
@@ -335,7 +335,7 @@ def _respond_defaults() -> dict[str, float]:
 class AlertsConfig(_Section):
     admins: list[str] = Field(default_factory=list)  # staff told about system trouble
     tick: Duration = Field(default=30.0, gt=0)       # how often due work is queued and sent
-    digest_levels: list[LevelCode] = Field(default_factory=lambda: ["info", "blue"])
+    digest_levels: list[LevelCode] = Field(default_factory=lambda: ["info", "blue"])  # type: ignore[arg-type]
     digest_times: list[Clock] = Field(default_factory=lambda: ["09:00", "17:00"])
     remind_every: Duration = 1800.0                  # reminders until someone acknowledges
     quiet_hours: list[Hours] = Field(default_factory=list)   # for everyone
@@ -346,8 +346,16 @@ class AlertsConfig(_Section):
     max_attempts: StrictInt = Field(default=8, ge=1)
     silent_after: float = Field(default=6.0, ge=2.0)  # a feed with no new item for this many
                                                       # times its usual gap is "silent"
-    ack_within: dict[LevelCode, Duration] = Field(default_factory=_ack_defaults)
-    respond_within: dict[LevelCode, Duration] = Field(default_factory=_respond_defaults)
+    ack_within: dict[str, Duration] = Field(default_factory=_ack_defaults)
+    respond_within: dict[str, Duration] = Field(default_factory=_respond_defaults)
+
+    @field_validator("ack_within", "respond_within")
+    @classmethod
+    def _levels(cls, v: dict[str, float]) -> dict[str, float]:
+        for key in v:
+            if key not in LEVELS:
+                raise ValueError(f"未知的级别 {key!r}（可用 blue、yellow、orange、red）")
+        return v
 
 
 class WebConfig(_Section):

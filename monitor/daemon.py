@@ -99,12 +99,17 @@ class Daemon:
             self.scheduler = AsyncIOScheduler(timezone=UTC, event_loop=loop)
             self.scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
             self.scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
+            await self.rt.deliverer.recover()   # rows a killed daemon left "sending"
             if not await self._until_stopped(self.rt.load_rules(self.now(),
                                                                 stopping=self.stopping.is_set)):
                 return  # told to stop while loading the rules: stop now, not after
             self.scheduler.add_job(self._reload_rules, "interval",
                                    seconds=self.config.rules.reload_interval, id="rules-reload",
                                    coalesce=True, max_instances=1)
+            self.scheduler.add_job(self._alerts_tick, "interval",
+                                   seconds=self.config.alerts.tick, id="alerts",
+                                   coalesce=True, max_instances=1,
+                                   next_run_time=datetime.now(UTC) + timedelta(seconds=1))
             self.scheduler.add_job(self._health, "interval",
                                    seconds=self.config.daemon.health_interval, id="health",
                                    coalesce=True, max_instances=1)
@@ -205,6 +210,17 @@ class Daemon:
         assert self.rt is not None
         if not self.stopping.is_set():
             await self.rt.reload_rules(self.now())
+
+    async def _alerts_tick(self) -> None:
+        """Queue the escalations, reminders, digests and notices that are due, then send
+        what the outbox holds (a failed pass is retried on the next tick: rows stay)."""
+        assert self.rt is not None
+        if self.stopping.is_set():
+            return
+        try:
+            await self.rt.alerts_tick()
+        except Exception:
+            log.exception("告警定时任务出错，下次重试")
 
     async def _health(self) -> None:
         """The daemon's own check: its database file, then every feed's schedule."""

@@ -12,6 +12,7 @@ Only ``monitor.cli`` (and the web layer) turn these into user-facing messages.
     ├── ParseError               bytes are not a usable feed (``kind`` = "not_feed"/"parse")
     ├── RuleError                rule file invalid (``problems``: list of (file, line, message))
     ├── NotFoundError            an id/name the user gave does not exist
+    ├── HandlingError            a handling step that does not fit the incident's state
     └── DeliveryError            an alert could not be delivered on one channel
 """
 
@@ -110,6 +111,11 @@ class RuleError(MonitorError):
 
 class NotFoundError(MonitorError):
     pass
+
+
+class HandlingError(MonitorError):
+    """A handling step (acknowledge, resolve, reopen, level) that does not apply to the
+    incident as it stands, or lacks what it needs (a note, a known outcome)."""
 
 
 class DeliveryError(MonitorError):

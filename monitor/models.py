@@ -185,6 +185,23 @@ OUTCOMES: dict[str, str] = {
     "no_action": "不予处置",
     "false_positive": "误报",
 }
+
+
+
+@dataclass
+class IncidentEvent:
+    """Something that happened to an incident that its recipients must hear about: it
+    opened, or its level rose (the alerts planner turns these into deliveries)."""
+
+    incident_id: int
+    kind: Literal["opened", "raised"]
+    level: str
+    previous: str | None = None
+    reason: str | None = None
+    item_id: int | None = None
+    actor: str | None = None
+
+
 # What a delivery tells its recipient (``deliveries.kind``).
 DELIVERY_KINDS: dict[str, str] = {
     "opened": "新舆情",
@@ -228,6 +245,7 @@ class Incident(Record):
     categories: list[str] = field(default_factory=list)
     link: str | None = None
     opened_at: datetime | None = None
+    awaiting_since: datetime | None = None    # unacknowledged since (opened or reopened)
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
     resolved_at: datetime | None = None
@@ -276,6 +294,8 @@ class Delivery(Record):
     recipient: str
     channel: str
     status: str = "pending"
+    target: str | None = None             # the target's non-secret key (rate limits)
+    note: str | None = None               # why the row is held, muted, cancelled...
     incident_id: int | None = None
     level: str | None = None
     message: Message | None = None

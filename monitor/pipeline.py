@@ -4,8 +4,11 @@
     parse (monitor.parse)      bytes -> items, in a worker process
     store (monitor.store)      dedup, insert or update, full-text index
     score (monitor.score)      the rules in force -> score, level and matches per item
-    incidents                  (next: items at blue or above join incidents)
-    alerts                     (next: incidents that opened or rose plan their deliveries)
+    incidents (monitor.incidents.intake)
+                               items at blue or above join (or open) incidents
+    alerts (monitor.alerts.plan, .deliver)
+                               incidents that opened or rose plan their deliveries in the
+                               same transaction; then the due deliveries are sent
 
 The network part runs on the event loop; parsing runs in a pool of worker processes
 (``parse_executor``, so both cores work on a large pass) and storing and matching in one
@@ -27,9 +30,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .alerts.deliver import Deliverer
+from .alerts.plan import Planner
 from .config import Config, FeedConfig
 from .errors import FetchError, StoreError
 from .fetch import Fetcher
+from .incidents.intake import Intake
 from .models import FetchResult, ParsedFeed
 from .parse import parse_in_worker
 from .redact import redact_text
@@ -55,6 +61,7 @@ class FeedOutcome:
     error_kind: str | None = None
     next_check_at: datetime | None = None
     item_ids: list[int] = field(default_factory=list)
+    alerts: int = 0               # deliveries planned
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "ok": self.ok, "status": self.status,
@@ -72,7 +79,8 @@ class Pipeline:
                  executor: Executor | None = None, parse_executor: Executor | None = None,
                  rng: random.Random | None = None, scorer: Scorer | None = None,
                  new_parse_pool: Callable[[], Executor] | None = None,
-                 clock: Clock = utcnow) -> None:
+                 intake: Intake | None = None, planner: Planner | None = None,
+                 deliverer: Deliverer | None = None, clock: Clock = utcnow) -> None:
         self.config = config
         self.clock = clock
         self.store = store
@@ -81,6 +89,9 @@ class Pipeline:
         self.parse_executor = parse_executor
         self.rng = rng or random.Random()
         self.scorer = scorer
+        self.intake = intake
+        self.planner = planner
+        self.deliverer = deliverer
         self.new_parse_pool = new_parse_pool
 
     async def run_feed(self, feed: FeedConfig, *, now: datetime) -> FeedOutcome:
@@ -105,8 +116,8 @@ class Pipeline:
             return await self._failed(feed, _internal_error(), now)
         try:
             parsed = None if result.not_modified else await self._parse(feed, result, now)
-            return await loop.run_in_executor(self.executor, self.process, feed, result, now,
-                                              parsed, state.ttl if state else None)
+            outcome = await loop.run_in_executor(self.executor, self.process, feed, result,
+                                                 now, parsed, state.ttl if state else None)
         except FetchError as e:
             return await self._failed(feed, e, now)
         except _STORE_ERRORS:
@@ -114,6 +125,14 @@ class Pipeline:
         except Exception:
             log.exception("处理时出现意外错误 feed=%s", feed.name)
             return await self._failed(feed, _internal_error(), now)
+        if outcome.alerts and self.deliverer is not None:                       # deliver
+            try:
+                await self.deliverer.deliver_due()
+            except _STORE_ERRORS:
+                raise
+            except Exception:  # the rows stay queued: the alerts tick sends them
+                log.exception("发送告警时出现意外错误 feed=%s", feed.name)
+        return outcome
 
     async def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
         """Parse in the process pool, within ``[fetch] parse_timeout``. If the pool broke
@@ -169,8 +188,7 @@ class Pipeline:
         new = [s.id for s in stored if s.status == "new"]
         changed = [s.id for s in stored if s.status == "changed"]
         self._score(feed, new + changed, now)                                     # score
-        # incidents: the scored items at blue or above join incidents (next issue)
-        # alerts: incidents that opened or rose plan their deliveries (next issue)
+        planned = self.incidents_and_alerts(new + changed, now)          # incidents, alerts
         done = self._finished(now)
         nxt = self._next(feed, done, max_age=result.max_age, feed_ttl=parsed.ttl)
         self.store.record_success(
@@ -181,7 +199,7 @@ class Pipeline:
                  feed.name, result.status, len(parsed.items), len(new), len(changed),
                  parsed.encoding, for_log(nxt))
         return FeedOutcome(feed.name, True, result.status, len(new), len(changed),
-                           next_check_at=nxt, item_ids=new + changed)
+                           next_check_at=nxt, item_ids=new + changed, alerts=planned)
 
     def _score(self, feed: FeedConfig, item_ids: list[int], now: datetime) -> None:
         if not item_ids or self.scorer is None:
@@ -192,6 +210,22 @@ class Pipeline:
             raise
         except Exception:  # the items are stored; they are scored again later
             log.exception("评分失败，条目已保存，稍后再评分 feed=%s", feed.name)
+
+    def incidents_and_alerts(self, item_ids: list[int], now: datetime) -> int:
+        """Scored items into incidents, and the deliveries of those that opened or rose,
+        in one transaction (runs in the worker thread); returns the rows planned."""
+        if not item_ids or self.intake is None:
+            return 0
+        try:
+            with self.store.tx():
+                events = self.intake.absorb_ids(item_ids, now)                 # incidents
+                return self.planner.plan(events, now) if self.planner else 0   # alerts
+        except _STORE_ERRORS:
+            raise
+        except Exception:
+            log.exception("生成舆情事件或告警时出现意外错误 items=%s",
+                          ",".join(map(str, item_ids[:20])))
+            return 0
 
     def _finished(self, started: datetime) -> datetime:
         """When the run finished: the clock, never before the run started."""

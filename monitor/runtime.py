@@ -15,10 +15,14 @@ from typing import Any, TypeVar
 
 import httpx
 
+from .alerts.deliver import STALE_CLAIM, Deliverer, PassResult
+from .alerts.plan import Planner
+from .alerts.ticks import queue_due
 from .config import Config
 from .durations import format_duration
 from .errors import NotFoundError, RuleError
 from .fetch import Fetcher
+from .incidents.intake import Intake
 from .pipeline import FeedOutcome, Pipeline
 from .rulekeeper import RuleKeeper, fingerprint
 from .rules import Ruleset
@@ -51,11 +55,17 @@ class Services:
         self.rng = rng or random.Random()
         self.rules = RuleKeeper(config.rules.dir, self.store)
         self.scorer = Scorer(self.store, self.rules)
+        self.intake = Intake(config, self.store)
+        self.planner = Planner(config, self.store)
+        self.deliverer = Deliverer(config, self.store, clock=clock, in_store=self.in_store,
+                                   rng=self.rng)
+        self.clock = clock
         self._compiling = False
         self._stuck_reported = False
         self.pipeline = Pipeline(config, self.store, self.fetcher, executor=self.executor,
                                  parse_executor=parse_executor, rng=self.rng,
-                                 scorer=self.scorer,
+                                 scorer=self.scorer, intake=self.intake,
+                                 planner=self.planner, deliverer=self.deliverer,
                                  new_parse_pool=self.new_parse_pool, clock=clock)
 
     def new_parse_pool(self) -> Executor:
@@ -95,7 +105,8 @@ class Services:
         fp = fingerprint(self.rules.rules_dir)
         result = await self._compile_rules()
         await self.in_store(lambda: self.rules.adopt_initial(fp, result, now=now))
-        await self.in_store(lambda: self.scorer.score_pending(now=now, stopping=stopping))
+        await self.in_store(lambda: self.scorer.score_pending(
+            now=now, stopping=stopping, then=self.pipeline.incidents_and_alerts))
 
     async def reload_rules(self, now: datetime) -> bool:
         fp = self.rules.pending_change()
@@ -108,13 +119,23 @@ class Services:
             self._stuck_reported = False
             result = await self._compile_rules()
             changed = await self.in_store(lambda: self.rules.adopt(fp, result, now=now))
-        await self.in_store(lambda: self.scorer.score_pending(now=now))
+        await self.in_store(lambda: self.scorer.score_pending(
+            now=now, then=self.pipeline.incidents_and_alerts))
         return changed
+
+    async def alerts_tick(self, *, flush: bool = False) -> PassResult:
+        """Queue what is due (clocks, escalations, reminders, digests, summaries, the
+        admins' notices), then send the due deliveries (``flush``: retries too)."""
+        now = self.clock()
+        problems = list(self.rules.problems)
+        await self.in_store(lambda: queue_due(self.planner, now, rules_problems=problems))
+        return await self.deliverer.deliver_due(ignore_backoff=flush)
 
     async def aclose(self, timeout: float = 3.0) -> None:
         """Release everything; waits at most ``timeout`` for the store worker to finish
         the call it is in (a stop never hangs on it)."""
         await self.fetcher.aclose()
+        await self.deliverer.aclose()
         if self.pipeline.parse_executor is not None:
             self.pipeline.parse_executor.shutdown(wait=False, cancel_futures=True)
 
@@ -142,8 +163,11 @@ async def fetch_once(config: Config, *, feed: str | None = None, now: Clock = ut
         chosen = [f for f in config.feeds if f.enabled]
     rt = Services(config, transport=transport, clock=now)
     try:
+        await rt.deliverer.recover(stale_after=STALE_CLAIM)
         await rt.load_rules(now())
-        return list(await asyncio.gather(
+        outcomes = list(await asyncio.gather(
             *(rt.pipeline.run_feed(f, now=now()) for f in chosen)))
+        await rt.alerts_tick()
+        return outcomes
     finally:
         await rt.aclose()

@@ -43,15 +43,19 @@ class Scorer:
         return matched
 
     def score_pending(self, *, now: datetime, batch: int = 500,
-                      stopping: Callable[[], bool] = lambda: False) -> int:
+                      stopping: Callable[[], bool] = lambda: False,
+                      then: Callable[[list[int], datetime], object] | None = None) -> int:
         """Score items stored while no rules were usable, or whose scoring failed (in
-        batches; between two, ``stopping()`` may end it: the rest waits for next time)."""
+        batches; between two, ``stopping()`` may end it: the rest waits for next time);
+        ``then`` receives each scored batch (the next stages: incidents and alerts)."""
         rs = self.rules.ruleset
         if rs is None:
             return 0
         done = 0
         while not stopping() and (ids := self.store.unscored_item_ids(limit=batch)):
             self.score_items(ids, now)
+            if then is not None:
+                then(ids, now)
             done += len(ids)
         if done:
             log.info("已为此前未评分的条目评分 items=%d version=%s", done, rs.version)

@@ -149,6 +149,7 @@ CREATE TABLE incidents (
     spread_steps INTEGER NOT NULL DEFAULT 0,
     level_reason TEXT,
     opened_at TEXT NOT NULL,
+    awaiting_since TEXT,
     acknowledged_at TEXT,
     acknowledged_by TEXT,
     resolved_at TEXT,

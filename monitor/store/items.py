@@ -147,6 +147,14 @@ class ItemsMixin:
     def get_item(self, item_id: int) -> Item | None:
         return self.get_items([item_id]).get(item_id)
 
+    def recent_item_times(self, feed: str, *, limit: int = 20) -> list[datetime]:
+        """The dates of the feed's newest items, newest first (its usual rhythm)."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT coalesce(published_at, fetched_at) AS t FROM items WHERE feed = ? "
+                "AND deleted = 0 ORDER BY t DESC LIMIT ?", [feed, int(limit)]).fetchall()
+        return [datetime.fromisoformat(r[0]) for r in rows]
+
     def get_items(self, item_ids: list[int]) -> dict[int, Item]:
         """Items by id (one query per 500 ids); ids that do not exist are absent."""
         out: dict[int, Item] = {}

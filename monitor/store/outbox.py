@@ -104,13 +104,32 @@ class OutboxMixin:
                 [status, None if ok else error, int(ok), iso(now),
                  iso(next_attempt_at) if next_attempt_at else None, delivery_id])
 
-    def release_claims(self, *, now: datetime) -> int:
+    def set_pending(self, delivery_id: int, next_attempt_at: datetime) -> None:
+        """Return a claimed row to the queue without counting an attempt (deferred by the
+        robot's rate limit)."""
+        with self.tx():
+            self.db.execute("UPDATE deliveries SET status = 'pending', claimed_at = NULL, "
+                            "next_attempt_at = ? WHERE id = ?",
+                            [iso(next_attempt_at), delivery_id])
+
+    def retry_delivery(self, delivery_id: int, *, now: datetime) -> bool:
+        """Queue a failed (or cancelled) row again, its attempts counted from zero."""
+        with self.tx():
+            cur = self.db.execute(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, "
+                "due_at = ? WHERE id = ? AND status IN ('failed', 'cancelled')",
+                [iso(now), iso(now), delivery_id])
+            return bool(cur.rowcount)
+
+    def release_claims(self, *, now: datetime, older_than: datetime | None = None) -> int:
         """Put rows left ``sending`` by a process that died back in the queue (the send
-        that was in flight may have gone out: it is the only one that can go twice)."""
+        that was in flight may have gone out: it is the only one that can go twice);
+        with ``older_than``, only rows claimed before then."""
         with self.tx():
             cur = self.db.execute(
                 "UPDATE deliveries SET status = 'pending', claimed_at = NULL, "
-                "next_attempt_at = ? WHERE status = 'sending'", [iso(now)])
+                "next_attempt_at = ? WHERE status = 'sending' AND claimed_at <= ?",
+                [iso(now), iso(older_than or now)])
             return int(cur.rowcount)
 
     def set_delivery_status(self, ids: list[int], status: str, *,
