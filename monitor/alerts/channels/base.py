@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -138,6 +139,28 @@ def retry_after_seconds(value: str | None, now: datetime,
     return max(0.0, (when - now).total_seconds())
 
 
+def _os_reason(exc: BaseException) -> str:
+    """The operating-system error at the bottom of an exception chain, in Chinese."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return "连接被拒绝，对方未在该端口监听"
+        if isinstance(seen, socket.gaierror):
+            return "主机名无法解析"
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"TLS 证书校验失败：{seen.verify_message}"
+        if isinstance(seen, ssl.SSLError):
+            return "TLS 握手失败"
+        if isinstance(seen, TimeoutError):
+            return "连接超时"
+        if isinstance(seen, OSError) and seen.strerror:
+            return f"系统错误 {seen.errno}：{seen.strerror}"
+        seen = seen.__cause__ or seen.__context__
+    return "网络不通或对方拒绝连接"
+
+
 def _network_reason(exc: httpx.HTTPError) -> str:
     """What went wrong on the network, in Chinese, from the exception's type only."""
     if isinstance(exc, httpx.ConnectTimeout):
@@ -145,9 +168,7 @@ def _network_reason(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "等待应答超时"
     if isinstance(exc, httpx.ConnectError):
-        cause = exc.__cause__ or exc.__context__
-        detail = f"（{type(cause).__name__}）" if cause else ""
-        return f"无法连接{detail}"
+        return f"无法连接（{_os_reason(exc)}）"
     if isinstance(exc, httpx.RemoteProtocolError):
         return "对方断开了连接或应答不合 HTTP 规范"
     if isinstance(exc, httpx.UnsupportedProtocol):

@@ -42,9 +42,9 @@ def fit(build: Callable[[str], bytes], content: str, limit: int) -> bytes:
     body = build(content)
     budget = byte_len(content)
     while len(body) > limit:
-        over = len(body) - limit
         if budget <= 0:
             raise ValueError("message envelope alone exceeds the platform limit")
-        budget = max(0, budget - over - 8)
+        # shrink in proportion: escaping and per-line envelopes grow with the content
+        budget = max(0, min(budget - 1, budget * limit // len(body) - 16))
         body = build(cut_bytes(content, budget))
     return body
