@@ -53,7 +53,10 @@ def _incidents(planner: Planner, rows: list[Delivery]) -> list[Incident]:
 def queue_digests(planner: Planner, now: datetime) -> int:
     """At a digest time, one digest per recipient and channel of what was held."""
     store, config = planner.store, planner.config
-    last = store.mark(MARK) or now - timedelta(days=1)
+    last = store.mark(MARK)
+    if last is None:   # the first tick ever: digest times count from now on
+        store.set_mark(MARK, now)
+        return 0
     slot = digest_slot(config.alerts.digest_times, last, now)
     if slot is None:
         return 0

@@ -37,15 +37,21 @@ def queue_escalations(planner: Planner, now: datetime) -> int:
                 if every <= 0 or inc.level in config.alerts.digest_levels:
                     continue
                 n = int(waited // every)
-                if n < 1:
-                    continue
-                names = list(route.notify) + (list(route.escalate_to) if escalated else [])
-                for name in expand(config, names, now):
-                    written += planner.queue(
-                        "reminder", inc, Recipient(name, [i]), now,
-                        event_key=f"rem@{stamp}:{n}", held_by_digest=False,
-                        note=f"已 {n} 次提醒，仍无人认领")
+                if n >= 1:
+                    written += _remind(planner, inc, i, route.notify, f"rem@{stamp}:{n}", n, now)
+                if escalated and route.escalate_to:   # theirs count from the escalation
+                    m = int((waited - (route.escalate_after or 0.0)) // every)
+                    if m >= 1:
+                        written += _remind(planner, inc, i, route.escalate_to,
+                                           f"rem@{stamp}:e{m}", m, now)
     return written
+
+
+def _remind(planner: Planner, inc: Incident, route: int, names: list[str], key: str, n: int,
+            now: datetime) -> int:
+    return sum(planner.queue("reminder", inc, Recipient(name, [route]), now, event_key=key,
+                             held_by_digest=False, note=f"第 {n} 次提醒：仍无人认领")
+               for name in expand(planner.config, names, now))
 
 
 def _escalate(planner: Planner, inc: Incident, route: int, stamp: int, now: datetime) -> int:

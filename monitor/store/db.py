@@ -169,6 +169,7 @@ CREATE TABLE incident_items (
     level TEXT NOT NULL,
     how TEXT NOT NULL,
     similarity REAL,
+    signature TEXT NOT NULL,
     seen_at TEXT NOT NULL,
     joined_at TEXT NOT NULL
 );
@@ -177,8 +178,7 @@ CREATE TABLE incident_keys (
     key TEXT NOT NULL,
     incident_id INTEGER NOT NULL REFERENCES incidents (id),
     item_id INTEGER NOT NULL,
-    seen_at TEXT NOT NULL,
-    signature TEXT NOT NULL
+    seen_at TEXT NOT NULL
 );
 CREATE INDEX incident_keys_key ON incident_keys (key, seen_at);
 CREATE INDEX incident_keys_item ON incident_keys (item_id);

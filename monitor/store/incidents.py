@@ -23,7 +23,7 @@ def _incident(row: dict[str, Any]) -> Incident:
     for key in _JSON_LISTS:
         row[key] = json.loads(row.get(key) or "[]")
     # first_seen / last_seen do not end in _at: read them here
-    for key in ("first_seen", "last_seen"):
+    for key in ("first_seen", "last_seen", "awaiting_since"):
         row[key] = parse_iso(row.get(key))
     return to_model(Incident, row)
 
@@ -44,8 +44,9 @@ class IncidentsMixin:
         with self.lock:
             marks = ",".join("?" * len(keys))
             for incident_id, sig in self.db.execute(
-                    f"SELECT DISTINCT incident_id, signature FROM incident_keys "
-                    f"WHERE key IN ({marks}) AND seen_at >= ?", [*keys, iso(since)]):
+                    f"SELECT DISTINCT ii.incident_id, ii.signature FROM incident_keys k "
+                    f"JOIN incident_items ii ON ii.item_id = k.item_id "
+                    f"WHERE k.key IN ({marks}) AND k.seen_at >= ?", [*keys, iso(since)]):
                 out.setdefault(incident_id, []).append(sig)
         return out
 
@@ -88,13 +89,13 @@ class IncidentsMixin:
         with self.tx():
             self.db.execute(
                 "INSERT OR REPLACE INTO incident_items (item_id, incident_id, feed, level, how, "
-                "similarity, seen_at, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [item_id, incident_id, feed, level, how, similarity, iso(seen_at), iso(now)])
+                "similarity, signature, seen_at, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [item_id, incident_id, feed, level, how, similarity, signature, iso(seen_at),
+                 iso(now)])
             self.db.execute("DELETE FROM incident_keys WHERE item_id = ?", [item_id])
             self.db.conn.executemany(
-                "INSERT INTO incident_keys (key, incident_id, item_id, seen_at, signature) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(k, incident_id, item_id, iso(seen_at), signature) for k in keys])
+                "INSERT INTO incident_keys (key, incident_id, item_id, seen_at) "
+                "VALUES (?, ?, ?, ?)", [(k, incident_id, item_id, iso(seen_at)) for k in keys])
 
     def log_step(self, incident_id: int, action: str, *, now: datetime,
                  actor: str | None = None, note: str | None = None, level: str | None = None,
