@@ -1,5 +1,7 @@
 """`make demo`: serve the bundled sample feeds on 127.0.0.1, run the daemon against them,
-and show what it fetched (and how the rules scored it).
+and show what it fetched, how the rules scored it, the incidents it made, and the alerts
+its staff received: a local SMTP inbox and local DingTalk/Feishu/WeCom/webhook receivers
+that check every signature as the platforms do (tests/receivers.py).
 
 Everything happens under demo/work/ (recreated on each run); nothing leaves 127.0.0.1.
 """
@@ -18,10 +20,68 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 FEEDS = HERE / "feeds"
 WORK = HERE / "work"
+sys.path.insert(0, str(HERE.parent / "tests"))
+from receivers import RobotReceiver, SmtpInbox  # noqa: E402  (the fake platforms)
+
+# the demo's own secrets, given to the daemon through its environment as in production
+SECRETS = {"YUQING_DEMO_HOOK_SECRET": "demo-hook-secret",
+           "YUQING_DEMO_DINGTALK_SECRET": "SECdemo-dingtalk",
+           "YUQING_DEMO_FEISHU_SECRET": "demo-feishu-secret"}
+ESCALATE_AFTER = 8   # seconds: the demo's route escalates quickly to show it happen
+
+
+def alerting_config(robots: RobotReceiver, inbox: SmtpInbox) -> str:
+    """The demo's staff, routes and alert settings (appended to the generated config)."""
+    hook = robots.url_for("webhook", "zhangsan", secret=SECRETS["YUQING_DEMO_HOOK_SECRET"])
+    ding = robots.url_for("dingtalk", "demo-ding-token", secret=SECRETS["YUQING_DEMO_DINGTALK_SECRET"])
+    feishu = robots.url_for("feishu", "demo-feishu-token", secret=SECRETS["YUQING_DEMO_FEISHU_SECRET"])
+    wecom = robots.url_for("wecom", "demo-wecom-key")
+    return f"""
+[smtp]
+host = "127.0.0.1"
+port = {inbox.port}
+sender = "yuqing@demo.example"
+
+[[staff]]
+name = "张三"
+email = "zhangsan@demo.example"
+webhook = "{hook}"
+webhook_secret_env = "YUQING_DEMO_HOOK_SECRET"
+
+[[staff]]
+name = "舆情值班群"
+dingtalk = {{ webhook = "{ding}", secret_env = "YUQING_DEMO_DINGTALK_SECRET" }}
+feishu = {{ webhook = "{feishu}", secret_env = "YUQING_DEMO_FEISHU_SECRET" }}
+wecom = {{ webhook = "{wecom}" }}
+
+[[staff]]
+name = "李四"
+email = "lisi@demo.example"
+
+[[staff]]
+name = "王五"
+email = "wangwu@demo.example"
+
+[[routes]]
+categories = ["*"]
+min_level = "yellow"
+notify = ["张三", "舆情值班群"]
+escalate_after = "{ESCALATE_AFTER}s"
+escalate_to = ["李四"]
+remind_every = "1h"
+
+[incidents]
+spread = [{{ sources = 3, within = "2h" }}]
+
+[alerts]
+admins = ["王五"]
+tick = "2s"
+"""
 
 TRAPS = ("演练", "演习", "和服务", "招聘")
 
@@ -77,12 +137,17 @@ def main() -> int:
                     f"<title>演示订阅源</title></head><body>\n{outlines}\n</body></opml>\n",
                     encoding="utf-8")
     yuqing("feeds", "import", str(opml), "--interval", "1m", config=config)
+    robots = RobotReceiver().start()
+    inbox = SmtpInbox().start()
+    with config.open("a", encoding="utf-8") as f:
+        f.write(alerting_config(robots, inbox))
     print(f"已生成演示部署：{WORK.relative_to(HERE.parent)}（{len(feeds)} 个订阅源）")
     print(yuqing("config", "check", config=config).stdout.strip())
 
     print("\n启动守护进程 yuqing run …")
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **SECRETS})
     deadline = time.monotonic() + 60
     status: list[dict[str, object]] = []
     while time.monotonic() < deadline:
@@ -90,6 +155,11 @@ def main() -> int:
         status = json.loads(yuqing("feeds", "status", "--json", config=config).stdout)
         if status and all(s["last_checked_at"] for s in status):
             break
+    print(f"等待无人认领的事件在 {ESCALATE_AFTER} 秒后升级给李四 …")
+    deadline = time.monotonic() + ESCALATE_AFTER + 30
+    while time.monotonic() < deadline and not any(
+            "lisi@demo.example" in m.rcpt_tos for m in inbox.messages()):
+        time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=15)
@@ -122,7 +192,12 @@ def main() -> int:
     print("\n== 干扰项：含“演练”“演习”“和服务”“招聘”等字样，但没有触发告警级别的规则 ==")
     for r in traps:
         print(f"  · {r['title']}")
+    ok = show_alerts(config, robots, inbox) and ok
+    robots.stop()
+    inbox.stop()
     print(f"\n演示数据在 {WORK}；可继续尝试：")
+    print(f"  .venv/bin/yuqing --config {config} incidents list")
+    print(f"  .venv/bin/yuqing --config {config} alerts list")
     print(f"  .venv/bin/yuqing --config {config} items search 施工")
     print(f"  .venv/bin/yuqing --config {config} rules test --title '某工地农民工讨薪'")
     if not ok:
@@ -130,6 +205,55 @@ def main() -> int:
         return 1
     return 0
 
+
+def show_alerts(config: Path, robots: RobotReceiver, inbox: SmtpInbox) -> bool:
+    """The incidents, then every recipient's inbox, then acknowledging one."""
+    print("\n== 舆情事件：同一事件被多家转载只算一起 ==")
+    print(yuqing("incidents", "list", config=config).stdout.rstrip())
+    incidents = json.loads(yuqing("incidents", "list", "--json", config=config).stdout)
+    spread = [i for i in incidents if i["sources"] >= 3]
+    for inc in spread:
+        print(f"\n事件 #{inc['id']}「{inc['title']}」：{inc['items']} 条条目、{inc['sources']} 个来源")
+        shown = yuqing("incidents", "show", str(inc["id"]), config=config).stdout
+        print("\n".join("  " + line for line in shown.rstrip().splitlines()))
+
+    print("\n== 收件箱：本地邮件服务器 ==")
+    for mail in inbox.messages():
+        print(f"  → {', '.join(mail.rcpt_tos)}：{mail.subject}")
+    print("\n== 收件箱：本地群机器人与 Webhook（均已验签） ==")
+    names = {"dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信", "webhook": "Webhook"}
+    for r in robots.received():
+        print(f"  → {names[r.platform]}：{_robot_title(r.platform, r.body)}")
+    rejected = robots.rejected()
+    print(f"\n接收端拒收 {len(rejected)} 条（签名错误、格式不符或超长都会被拒收）")
+    for r in rejected:
+        print(f"  ✗ {names.get(r.platform, r.platform)}：{r.answer}")
+
+    escalated = [m for m in inbox.messages() if "lisi@demo.example" in m.rcpt_tos]
+    print(f"\n== 升级：无人认领 {ESCALATE_AFTER} 秒后通知李四 ==")
+    for m in escalated:
+        print(f"  → 李四：{m.subject}")
+    open_ones = [i for i in incidents if i["status"] == "open"]
+    if open_ones:
+        first = open_ones[0]
+        r = yuqing("incidents", "ack", str(first["id"]), "--by", "张三", "--note", "已联系项目部核实",
+                   config=config, check=False)
+        print(f"\n认领事件 #{first['id']}：{(r.stdout or r.stderr).strip()}")
+    print("\n== 发件箱 ==")
+    print(yuqing("alerts", "list", config=config).stdout.rstrip())
+    return bool(spread) and bool(escalated) and not rejected
+
+
+def _robot_title(platform: str, body: dict[str, Any]) -> str:
+    """The first line of what a robot or webhook received."""
+    if platform == "webhook":
+        return (f"【{body.get('level_name')}】{body.get('category')}：{body.get('title')}"
+                f"（{body.get('kind_name')}，事件 #{body.get('incident')}）")
+    if platform == "dingtalk":
+        return str(body["markdown"]["title"])
+    if platform == "feishu":
+        return str(body.get("content", {}).get("post", {}).get("zh_cn", {}).get("title", ""))
+    return str(body["markdown"]["content"]).splitlines()[0].strip("# ")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -62,7 +62,9 @@ class Intake:
     # ---- one item -----------------------------------------------------------------------
     def _absorb_one(self, item: Item, now: datetime) -> IncidentEvent | None:
         seen = min(item.when or now, now)
-        since = now - timedelta(seconds=self.config.incidents.window)
+        # windows count back from the item's own date (a backlog fetched late clusters
+        # as it happened)
+        since = seen - timedelta(seconds=self.config.incidents.window)
         sig = signature(item.title, item.body)
         keys = bucket_keys(sig)
         incident_id, how, score = self._find(item, sig, keys, since)
@@ -130,7 +132,7 @@ class Intake:
                                      now=now, keys=keys, signature=sig.dump())
         sources = self.store.incident_sources(incident_id)
         steps = self.config.incidents.spread
-        counts = [len(self.store.incident_sources(incident_id, since=now - timedelta(
+        counts = [len(self.store.incident_sources(incident_id, since=seen - timedelta(
             seconds=s.within))) for s in steps]
         change = level_after(inc.level, item_level=item.level,
                              spread_done=self.store.spread_steps(incident_id),
