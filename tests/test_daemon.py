@@ -86,7 +86,7 @@ def test_restart_resumes_schedule_and_stores_no_duplicates(tmp_path, httpserver,
     # The daemon's own lines say so: the feed armed for that hour, then the daemon up
     # with its schedule started. Nothing can be due before that hour, so no wait.
     offset = log.stat().st_size
-    before = datetime.now(UTC)
+    before = datetime.now(UTC).replace(microsecond=0)  # the log shows whole seconds
     proc = start_daemon(config)
     try:
         wait_for(lambda: "守护进程已启动 feeds=1" in log.read_bytes()[offset:].decode("utf-8", "replace"))

@@ -23,7 +23,7 @@ def _open(planner: Planner, key: str, kind: str, subject: str | None, title: str
           detail: str, now: datetime, skip_target: str | None = None) -> bool:
     if not planner.store.open_problem(key, kind=kind, subject=subject, detail=detail, now=now):
         return False
-    log.warning("系统问题 problem=%s detail=%s", key, detail)
+    log.info("已记录系统问题 problem=%s admins=%d", key, len(planner.config.alerts.admins))
     planner.queue_admin(key, title, detail, cleared=False, opened_at=now, now=now,
                         fields={"problem": kind, "subject": subject}, skip_target=skip_target)
     return True

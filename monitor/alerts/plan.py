@@ -46,12 +46,13 @@ class Planner:
                 for person in recipients(self.config, [inc.category, *inc.categories],
                                          inc.level, now):
                     written += self.queue(event.kind, inc, person, now, event_key=key,
-                                          item_id=event.item_id, note=event.reason)
+                                          item_id=event.item_id, note=event.reason,
+                                          previous=event.previous)
         return written
 
     def queue(self, kind: str, inc: Incident, person: Recipient, now: datetime, *,
               event_key: str, item_id: int | None = None, note: str | None = None,
-              held_by_digest: bool = True) -> int:
+              previous: str | None = None, held_by_digest: bool = True) -> int:
         """Queue one message about ``inc`` for ``person`` on every channel they have."""
         staff = self.config.person(person.name)
         if staff is None:
@@ -67,7 +68,8 @@ class Planner:
                 message = render_incident(
                     kind, inc, self.evidence(inc, item_id),
                     sources=self.store.incident_sources(inc.id),
-                    url=incident_url(self.config, inc.id, person.name), note=note, now=now)
+                    url=incident_url(self.config, inc.id, person.name), note=note,
+                    previous=previous, now=now)
             if self.store.add_delivery(
                     kind=kind, recipient=person.name, channel=target.channel, message=message,
                     dedup_key=dedup, due_at=due, now=now, status=status,
