@@ -158,7 +158,7 @@ def main() -> int:
     print(f"等待无人认领的事件在 {ESCALATE_AFTER} 秒后升级给李四 …")
     deadline = time.monotonic() + ESCALATE_AFTER + 30
     while time.monotonic() < deadline and not any(
-            "lisi@demo.example" in m.rcpt_tos for m in inbox.messages()):
+            "lisi@demo.example" in m.rcpt_tos for m in inbox.messages):
         time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     try:
@@ -218,7 +218,7 @@ def show_alerts(config: Path, robots: RobotReceiver, inbox: SmtpInbox) -> bool:
         print("\n".join("  " + line for line in shown.rstrip().splitlines()))
 
     print("\n== 收件箱：本地邮件服务器 ==")
-    for mail in inbox.messages():
+    for mail in inbox.messages:
         print(f"  → {', '.join(mail.rcpt_tos)}：{mail.subject}")
     print("\n== 收件箱：本地群机器人与 Webhook（均已验签） ==")
     names = {"dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信", "webhook": "Webhook"}
@@ -229,7 +229,7 @@ def show_alerts(config: Path, robots: RobotReceiver, inbox: SmtpInbox) -> bool:
     for r in rejected:
         print(f"  ✗ {names.get(r.platform, r.platform)}：{r.answer}")
 
-    escalated = [m for m in inbox.messages() if "lisi@demo.example" in m.rcpt_tos]
+    escalated = [m for m in inbox.messages if "lisi@demo.example" in m.rcpt_tos]
     print(f"\n== 升级：无人认领 {ESCALATE_AFTER} 秒后通知李四 ==")
     for m in escalated:
         print(f"  → 李四：{m.subject}")
