@@ -187,8 +187,11 @@ class Pipeline:
         stored = self.store.store_items(feed.name, parsed.items, now=now)         # store
         new = [s.id for s in stored if s.status == "new"]
         changed = [s.id for s in stored if s.status == "changed"]
-        self._score(feed, new + changed, now)                                     # score
-        planned = self.incidents_and_alerts(new + changed, now)          # incidents, alerts
+        # one transaction from the scores to the outbox rows: a process killed at any
+        # moment leaves the items unscored (scored again at start) or their alerts queued
+        with self.store.tx():
+            self._score(feed, new + changed, now)                                 # score
+            planned = self.incidents_and_alerts(new + changed, now)      # incidents, alerts
         done = self._finished(now)
         nxt = self._next(feed, done, max_age=result.max_age, feed_ttl=parsed.ttl)
         self.store.record_success(

@@ -53,9 +53,10 @@ class Scorer:
             return 0
         done = 0
         while not stopping() and (ids := self.store.unscored_item_ids(limit=batch)):
-            self.score_items(ids, now)
-            if then is not None:
-                then(ids, now)
+            with self.store.tx():   # the next stages in the same transaction
+                self.score_items(ids, now)
+                if then is not None:
+                    then(ids, now)
             done += len(ids)
         if done:
             log.info("已为此前未评分的条目评分 items=%d version=%s", done, rs.version)
