@@ -139,7 +139,7 @@ def retry_after_seconds(value: str | None, now: datetime,
     return max(0.0, (when - now).total_seconds())
 
 
-def _os_reason(exc: BaseException) -> str:
+def os_reason(exc: BaseException) -> str:
     """The operating-system error at the bottom of an exception chain, in Chinese."""
     seen: BaseException | None = exc
     for _ in range(8):
@@ -168,7 +168,7 @@ def _network_reason(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "等待应答超时"
     if isinstance(exc, httpx.ConnectError):
-        return f"无法连接（{_os_reason(exc)}）"
+        return f"无法连接（{os_reason(exc)}）"
     if isinstance(exc, httpx.RemoteProtocolError):
         return "对方断开了连接或应答不合 HTTP 规范"
     if isinstance(exc, httpx.UnsupportedProtocol):

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
-import socket
-import ssl
 from email.message import EmailMessage
 
 import aiosmtplib
 
 from ...models import Message
-from .base import SendContext, Target, fail
+from .base import SendContext, Target, fail, os_reason
 
 
 def domain_of(sender: str) -> str:
@@ -54,22 +52,6 @@ def build(target: Target, message: Message, ctx: SendContext) -> EmailMessage:
 
 def _reply(exc: aiosmtplib.SMTPResponseException) -> str:
     return f"{exc.code} {one_line(exc.message)}"
-
-
-def _why(exc: BaseException) -> str:
-    """Why a connection failed, in Chinese, from the underlying OS or TLS error."""
-    cause = exc.__cause__ or exc
-    if isinstance(cause, ConnectionRefusedError):
-        return "连接被拒绝（服务器未运行或端口不对）"
-    if isinstance(cause, socket.gaierror):
-        return "主机名无法解析"
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        return f"TLS 证书校验失败：{cause.verify_message}"
-    if isinstance(cause, ssl.SSLError):
-        return f"TLS 握手失败（{cause.reason or type(cause).__name__}）"
-    if isinstance(cause, TimeoutError):
-        return "连接超时"
-    return f"{type(cause).__name__}：{one_line(str(cause))}"
 
 
 async def send(target: Target, message: Message, ctx: SendContext) -> str | None:
@@ -107,7 +89,7 @@ async def send(target: Target, message: Message, ctx: SendContext) -> str | None
     except (aiosmtplib.SMTPConnectTimeoutError, aiosmtplib.SMTPTimeoutError):
         raise fail(target, f"{where} 超时（{smtp.timeout:g} 秒）", extra=secrets) from None
     except aiosmtplib.SMTPConnectError as exc:
-        raise fail(target, f"无法连接{where}：{_why(exc)}", extra=secrets) from None
+        raise fail(target, f"无法连接{where}：{os_reason(exc)}", extra=secrets) from None
     except aiosmtplib.SMTPServerDisconnected:
         raise fail(target, f"{where} 中途断开了连接", extra=secrets) from None
     except aiosmtplib.SMTPResponseException as exc:
@@ -115,5 +97,5 @@ async def send(target: Target, message: Message, ctx: SendContext) -> str | None
     except aiosmtplib.SMTPException as exc:
         raise fail(target, f"{where} 出错：{one_line(str(exc))}", extra=secrets) from None
     except (OSError, ValueError) as exc:   # ssl errors are OSErrors
-        raise fail(target, f"{where} 出错：{_why(exc)}", extra=secrets) from None
+        raise fail(target, f"{where} 出错：{os_reason(exc)}", extra=secrets) from None
     return one_line(reply)[:200] or None
