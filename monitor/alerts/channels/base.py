@@ -197,7 +197,9 @@ async def post(target: Target, ctx: SendContext, url: str, body: bytes,
         raise fail(target, f"发送太频繁（HTTP 429）{said}", retry_after=wait)
     if status >= 500 or status in (408, 425):
         raise fail(target, f"对方暂时出错（HTTP {status}）{said}")
-    raise fail(target, f"请求被拒绝（HTTP {status}）{said}", permanent=True)
+    # retried like the rest (up to [alerts] max_attempts): the contract retries every
+    # failure, and a receiver's configuration is often fixed while the row waits
+    raise fail(target, f"请求被拒绝（HTTP {status}）{said}")
 
 
 def answer_json(target: Target, response: httpx.Response) -> dict[str, Any]:

@@ -74,7 +74,7 @@ async def send(target: Target, message: Message, ctx: SendContext) -> str | None
         raise fail(target, f"发送太频繁（errcode {code}）：{said}", retry_after=TOO_FAST_WAIT)
     if code in BAD_TOKEN:
         raise fail(target, f"发送失败（errcode {code}）：{said}；access_token 无效，"
-                           "请在群里重新复制机器人的 Webhook 地址", permanent=True)
+                           "请在群里重新复制机器人的 Webhook 地址")
     if code == 310000:
         raise fail(target, f"发送失败（errcode {code}）：{said}；请核对加签密钥（secret_env）、"
                            "服务器时钟、关键词或 IP 白名单设置")

@@ -96,7 +96,7 @@ async def send(target: Target, message: Message, ctx: SendContext) -> str | None
         raise fail(target, f"发送太频繁（code {code}）：{said}", retry_after=TOO_FAST_WAIT)
     if code in BAD_TOKEN:
         raise fail(target, f"发送失败（code {code}）：{said}；机器人地址无效，"
-                           "请在群设置里重新复制 Webhook 地址", permanent=True)
+                           "请在群设置里重新复制 Webhook 地址")
     if code == 19021:
         raise fail(target, f"发送失败（code {code}）：{said}；请核对签名校验密钥（secret_env）"
                            "和服务器时钟")

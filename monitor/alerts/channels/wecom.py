@@ -43,6 +43,5 @@ async def send(target: Target, message: Message, ctx: SendContext) -> str | None
     if code in TOO_FAST:
         raise fail(target, f"发送太频繁（errcode {code}）：{said}", retry_after=TOO_FAST_WAIT)
     if code in BAD_KEY:
-        raise fail(target, f"{what}；机器人的 key 无效，请在群里重新复制 Webhook 地址",
-                   permanent=True)
+        raise fail(target, f"{what}；机器人的 key 无效，请在群里重新复制 Webhook 地址")
     raise fail(target, what)
