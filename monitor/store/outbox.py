@@ -253,3 +253,9 @@ class OutboxMixin:
         with self.tx():
             self.db.execute("INSERT OR REPLACE INTO alert_marks (name, at) VALUES (?, ?)",
                             [name, iso(at or utcnow())])
+
+    def get_delivery(self, delivery_id: int) -> Delivery | None:
+        """One outbox row by id (``alerts retry``)."""
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id]))
+        return _delivery(rows[0]) if rows else None
