@@ -264,9 +264,35 @@ def test_read_only_commands_do_not_create_the_database_and_writes_refuse(world: 
     assert cli.json("alerts", "list") == []
     assert cli.json("alerts", "silences") == []
     assert not db.exists()
-    line = one_error_line(cli("incidents", "ack", "1", "--by", "张三"))
-    assert "不存在" in line
+    for args in (["incidents", "ack", "1", "--by", "张三"], ["incidents", "show", "1"],
+                 ["alerts", "flush"], ["alerts", "unsilence", "1"],
+                 ["alerts", "silence", "--rule", "dust", "--for", "1h", "--note", "x"]):
+        assert "不存在" in one_error_line(cli(*args)), args
     assert not db.exists()
+
+
+def test_the_real_program_lists_without_loading_the_rule_engine(world: World) -> None:
+    """As a separate process: ``--json`` is one document on stdout, and the list commands
+    start without jieba, the matcher or the HTTP client."""
+    import subprocess
+    import sys
+
+    world.setup()
+    world.fetch()
+    script = ("import atexit, sys\n"
+              "atexit.register(lambda: sys.stderr.write('LOADED:' + ','.join(sorted(m for m in "
+              "('rjieba', 'ahocorasick', 'monitor.rules', 'monitor.incidents', 'httpx') "
+              "if m in sys.modules)) + '\\n'))\n"
+              "from monitor.cli import main\n"
+              "main(sys.argv[1:])\n")
+    for args, keys in ((["incidents", "list", "--json"], LIST_KEYS),
+                       (["alerts", "list", "--json"], ALERT_KEYS)):
+        r = subprocess.run([sys.executable, "-c", script, "--config", str(world.config_path),
+                            *args], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "LOADED:\n" in r.stderr, r.stderr
+        doc = json.loads(r.stdout)
+        assert doc and all(set(d) == keys for d in doc)
 
 
 # ---- handling steps --------------------------------------------------------------------

@@ -19,7 +19,7 @@ from ..terminal import show
 from ..timefmt import for_json, for_people
 from . import incidents as _incidents
 from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
-from .incidents import ALL_LIMIT_OPTION, cut, open_for_change, status_code, table
+from .incidents import ALL_LIMIT_OPTION, cut, open_existing, status_code, table
 from .options import JSON_OPTION
 
 # every state an outbox row can be in (models.DELIVERY_STATUSES), as people read it
@@ -146,7 +146,7 @@ async def _flush(state: Invocation) -> tuple[int, Any]:
     from ..alerts.ticks import queue_due
 
     cfg = state.config
-    with open_for_change(state) as store:
+    with open_existing(state) as store:
         deliverer = Deliverer(cfg, store, clock=now)
         try:
             await deliverer.recover(stale_after=STALE_CLAIM)
@@ -168,7 +168,7 @@ def alerts_retry(state: Invocation, delivery_id: int) -> None:
     """
     from ..errors import NotFoundError
 
-    with open_for_change(state) as store:
+    with open_existing(state) as store:
         row = store.get_delivery(delivery_id)
         if row is None:
             raise NotFoundError(f"没有编号为 {delivery_id} 的告警（用 yuqing alerts list 查看）")
@@ -230,7 +230,7 @@ def alerts_silence(state: Invocation, category: str | None, rule: str | None,
     if end <= at:
         raise HandlingError(f"静默截止时间 {for_people(end)} 已经过去：请写一个将来的时间")
     actor = (by or os.environ.get("USER") or "").strip() or None
-    with open_for_change(state) as store:
+    with open_existing(state) as store:
         with store.tx():
             if scope == "incident":
                 store.get_incident(int(value))   # NotFoundError names the id
@@ -288,7 +288,7 @@ def alerts_unsilence(state: Invocation, silence_id: int, by: str | None) -> None
     """
     at = now()
     actor = (by or os.environ.get("USER") or "").strip() or None
-    with open_for_change(state) as store:
+    with open_existing(state) as store:
         store.lift_silence(silence_id, now=at)
         store.log_event("silence.lifted", str(silence_id), actor=actor, now=at)
     click.echo(f"已解除静默 #{silence_id}")

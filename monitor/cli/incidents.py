@@ -2,7 +2,7 @@
 them (acknowledge, resolve, reopen, set the level by hand).
 
 Also what ``alerts.py`` shares with it: opening the store for a command that changes it
-(never creating it), the clock, reading a level or status typed as a code or in Chinese,
+or names one record (never creating it), the clock, reading a level or status typed as a code or in Chinese,
 and padding table cells that hold Chinese text.
 """
 
@@ -58,9 +58,10 @@ def now() -> datetime:
     return utcnow()
 
 
-def open_for_change(state: Invocation) -> Store:
-    """The store for a command that writes: read-write, and never created (a missing
-    database is an error, not an empty in-memory store that would swallow the change)."""
+def open_existing(state: Invocation) -> Store:
+    """The store for a command that writes, or that names one record: never created, and
+    a missing database is an error (not an empty in-memory store that would swallow the
+    change, or answer "no such incident" under a notice)."""
     from ..store import Store
 
     cfg = state.config
@@ -102,7 +103,8 @@ def width(text: str) -> int:
 
 
 def cut(text: str, limit: int) -> str:
-    """``text`` shortened to ``limit`` terminal columns (… marks the cut)."""
+    """``text`` on one line, shortened to ``limit`` terminal columns (… marks the cut)."""
+    text = " ".join(text.split())
     if width(text) <= limit:
         return text
     out, used = [], 0
@@ -362,7 +364,7 @@ def incidents_show(state: Invocation, incident_id: int, as_json: bool) -> None:
     示例：yuqing incidents show 12 --json
     """
     at = now()
-    with open_store(state) as store:
+    with open_existing(state) as store:
         detail = incident_detail(store, incident_id, at)
     if as_json:
         emit_json(detail)
@@ -382,7 +384,7 @@ def incidents_ack(state: Invocation, incident_id: int, by: str, note: str | None
     """
     from ..alerts import handling
 
-    with open_for_change(state) as store:
+    with open_existing(state) as store:
         _, cancelled = handling.acknowledge(state.config, store, incident_id, by=_name(by),
                                             note=note, now=now())
     click.echo(f"已认领事件 #{incident_id}，已取消 {cancelled} 条待发送的提醒")
@@ -403,7 +405,7 @@ def incidents_resolve(state: Invocation, incident_id: int, by: str, note: str,
     """
     from ..alerts import handling
 
-    with open_for_change(state) as store:
+    with open_existing(state) as store:
         inc, cancelled = handling.resolve(state.config, store, incident_id, by=_name(by),
                                           note=note, outcome=outcome, now=now())
     result = OUTCOMES.get(inc.outcome or "", inc.outcome or "")
@@ -422,7 +424,7 @@ def incidents_reopen(state: Invocation, incident_id: int, by: str, note: str | N
     """
     from ..alerts import handling
 
-    with open_for_change(state) as store:
+    with open_existing(state) as store:
         handling.reopen(state.config, store, incident_id, by=_name(by), note=note, now=now())
     click.echo(f"已重新打开事件 #{incident_id}，等待认领")
 
@@ -444,7 +446,7 @@ def incidents_level(state: Invocation, incident_id: int, level: str, by: str,
     from ..alerts import handling
 
     code = level_code(level, allow_info=False)
-    with open_for_change(state) as store:
+    with open_existing(state) as store:
         inc, queued = handling.set_level(state.config, store, incident_id, code, by=_name(by),
                                          note=note, now=now())
     line = f"已将事件 #{incident_id} 调整为{LEVEL_NAMES[inc.level]}"
