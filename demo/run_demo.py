@@ -220,10 +220,16 @@ def show_alerts(config: Path, robots: RobotReceiver, inbox: SmtpInbox) -> bool:
     print("\n== 收件箱：本地邮件服务器 ==")
     for mail in inbox.messages:
         print(f"  → {', '.join(mail.rcpt_tos)}：{mail.subject}")
-    print("\n== 收件箱：本地群机器人与 Webhook（均已验签） ==")
     names = {"dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信", "webhook": "Webhook"}
-    for r in robots.received():
-        print(f"  → {names[r.platform]}：{_robot_title(r.platform, r.body)}")
+    received = robots.received()
+    counts = "、".join(f"{names[p]} {sum(r.platform == p for r in received)} 条" for p in names)
+    print(f"\n== 收件箱：本地群机器人与 Webhook（均已验签）：{counts} ==")
+    titles = [i["title"] for i in spread]
+    print("其中关于转载扩散事件的：")
+    for r in received:
+        line = _robot_title(r.platform, r.body)
+        if any(t[:12] in line for t in titles):
+            print(f"  → {names[r.platform]}：{line}")
     rejected = robots.rejected()
     print(f"\n接收端拒收 {len(rejected)} 条（签名错误、格式不符或超长都会被拒收）")
     for r in rejected:
@@ -239,8 +245,8 @@ def show_alerts(config: Path, robots: RobotReceiver, inbox: SmtpInbox) -> bool:
         r = yuqing("incidents", "ack", str(first["id"]), "--by", "张三", "--note", "已联系项目部核实",
                    config=config, check=False)
         print(f"\n认领事件 #{first['id']}：{(r.stdout or r.stderr).strip()}")
-    print("\n== 发件箱 ==")
-    print(yuqing("alerts", "list", config=config).stdout.rstrip())
+    print("\n== 发件箱（最近 10 条） ==")
+    print(yuqing("alerts", "list", "--limit", "10", config=config).stdout.rstrip())
     return bool(spread) and bool(escalated) and not rejected
 
 

@@ -403,3 +403,22 @@ def test_failing_feed_tells_admins_once_and_once_when_it_clears(world: World) ->
         assert len(got) == 2 and got[1]["cleared"] is True
     finally:
         world.run(rt.aclose())
+
+
+def test_a_silence_made_later_mutes_what_is_still_queued(world: World) -> None:
+    world.setup([world.serve("a", [(STORY, STORY_BODY)])], **staff_and_route(world))
+    world.robots.fail("zs", times=100)
+    rt = world.services()
+    try:
+        world.fetch(rt)
+        inc = rt.store.list_incidents()[0]
+        assert [r.status for r in rt.store.list_deliveries()] == ["pending"]
+        rt.store.add_silence("incident", str(inc.id), until=world.now + timedelta(hours=2),
+                             note="已在处置", actor="admin", now=world.now)
+        world.robots.fail("zs", times=0)
+        world.advance(minutes=5)
+        world.tick(rt, flush=True)
+        assert world.got("zs") == []
+        assert [r.status for r in rt.store.list_deliveries()] == ["muted"]
+    finally:
+        world.run(rt.aclose())

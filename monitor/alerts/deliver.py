@@ -95,6 +95,7 @@ class Deliverer:
                                                   limit=1000))
             if not rows:
                 return result
+            rows = await self.in_store(lambda: self._unmuted(rows, now))
             claimed = set(await self.in_store(
                 lambda: self.store.claim_deliveries([r.id for r in rows], now)))
             groups: dict[str, list[Delivery]] = {}
@@ -111,6 +112,26 @@ class Deliverer:
 
             await asyncio.gather(*(serve(b) for b in groups.values()))
             return result
+
+    def _unmuted(self, rows: list[Delivery], now: datetime) -> list[Delivery]:
+        """The rows no silence holds back; a silence made after a row was queued mutes it
+        too (runs in the store thread)."""
+        if not self.store.silences(now=now):
+            return rows
+        keep, muted = [], []
+        incidents = self.store.get_incidents(
+            list({r.incident_id for r in rows if r.incident_id is not None}))
+        for row in rows:
+            inc = incidents.get(row.incident_id) if row.incident_id is not None else None
+            silence = self.planner.silence_for(inc, now) if inc is not None else None
+            if silence is None:
+                keep.append(row)
+            else:
+                muted.append(row.id)
+        if muted:
+            self.store.set_delivery_status(muted, "muted", note="静默中，未发送")
+            log.info("静默中，未发送 rows=%d", len(muted))
+        return keep
 
     # ---- one row ------------------------------------------------------------------------
     def _target(self, row: Delivery) -> Target | None:

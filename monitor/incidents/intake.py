@@ -146,6 +146,8 @@ class Intake:
             "categories": sorted(set(inc.categories) | {m.category for m in item.matches}),
             "spread_steps": change.spread_steps,
         }
+        if inc.first_seen is not None and seen < inc.first_seen:   # the original came late
+            fields.update({"title": incident_title(item), "link": item.link})
         self.store.log_step(incident_id, "joined", now=now, level=item.level, item_id=item.id,
                             note=_how_note(how, item.feed, score))
         rose = change.level != inc.level
