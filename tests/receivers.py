@@ -162,6 +162,7 @@ class RobotReceiver:
 
         class _H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True   # the body is a second write: no 40 ms stall
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
