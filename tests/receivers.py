@@ -46,13 +46,14 @@ RobotReceiver - one threaded HTTP server for all four platforms::
   :meth:`fail` answers HTTP 500 (or another status) the next N times; :meth:`rate` enforces
   N accepted messages a minute (by :attr:`clock`) and then answers "too fast" as the
   platforms do (DingTalk and WeCom allow 20 a minute, Feishu 100; ``rates=True`` turns
-  these on for every token). :attr:`clock` (Unix seconds) defaults to ``time.time``; set it
-  to the ``now`` the code under test signs with.
+  these on for every token); :meth:`delay` records the next N messages and then holds
+  the answer for a while (a send left in flight). :attr:`clock` (Unix seconds) defaults
+  to ``time.time``; set it to the ``now`` the code under test signs with.
 
   From another process: ``GET /_received``, ``GET /_rejected`` and ``GET /_mail`` (when an
   inbox is attached) return the records as JSON; ``POST /_control`` with
-  ``{"action": "register"|"too_fast"|"fail"|"rate"|"clear", "platform", "token",
-  "secret", "times", "status", "per_minute"}`` changes behaviour.
+  ``{"action": "register"|"too_fast"|"fail"|"rate"|"delay"|"clear", "platform", "token",
+  "secret", "times", "status", "per_minute", "seconds"}`` changes behaviour.
 
 SmtpInbox - an aiosmtpd server with optional AUTH (PLAIN/LOGIN over plain loopback:
 ``auth_require_tls=False``), STARTTLS (``tls_context``) or implicit TLS (``ssl_context``),
@@ -129,6 +130,8 @@ class _Token:
     fail_status: int = 500
     per_minute: int | None = None
     accepted_at: deque[float] = field(default_factory=deque)
+    delay: float = 0.0            # hold the answer this long ...
+    delay_times: int = 0          # ... for this many more requests
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -154,10 +157,12 @@ class RobotReceiver:
         self._tokens: dict[tuple[str, str], _Token] = {}
         self._received: list[Received] = []
         self._rejected: list[Rejected] = []
+        self._released = threading.Event()      # set on stop: held answers go out at once
         outer = self
 
         class _H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True   # the body is a second write: no 40 ms stall
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -173,6 +178,10 @@ class RobotReceiver:
             block_on_close = False
             allow_reuse_address = True
 
+            def handle_error(self, request: object, client_address: object) -> None:
+                if not isinstance(sys.exc_info()[1], OSError):  # a client gone (held answer)
+                    super().handle_error(request, client_address)
+
         self._server = _S((host, port), _H)
         self.host = host
         self.port: int = self._server.server_address[1]
@@ -186,6 +195,7 @@ class RobotReceiver:
         return self
 
     def stop(self) -> None:
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -319,6 +329,7 @@ class RobotReceiver:
             else:
                 self._rejected.append(Rejected(platform, token, status, body, headers,
                                                query, raw))
+        self._hold(platform, token)
         return status, body, extra
 
     def _receive(self, platform: str, token: str, query: dict[str, str],
@@ -453,11 +464,31 @@ class RobotReceiver:
             self.fail(token, int(cmd.get("times", 1)), int(cmd.get("status", 500)))
         elif action == "rate":
             self.rate(token, cmd.get("per_minute"))
+        elif action == "delay":
+            self.delay(token, float(cmd.get("seconds", 10)), int(cmd.get("times", 1)))
         elif action == "clear":
             self.clear()
         else:
             return 400, f"unknown action {action!r}", {}
         return 200, {"ok": True}, {}
+
+    # ---- held answers -------------------------------------------------------------------
+    def delay(self, token: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` requests for ``token`` are handled (and recorded) at once, but
+        their answer is held ``seconds`` (or until :meth:`stop`): as a platform that posted
+        the message and answers late, so the sender has a send in flight."""
+        with self._lock:
+            for s in self._state(token):
+                s.delay, s.delay_times = seconds, times
+
+    def _hold(self, platform: str, token: str) -> None:
+        with self._lock:
+            state = self._tokens.get((platform, token))
+            if state is None or state.delay_times <= 0:
+                return
+            state.delay_times -= 1
+            seconds = state.delay
+        self._released.wait(seconds)
 
 
 def _plain(record: dict[str, Any]) -> dict[str, Any]:

@@ -209,8 +209,10 @@ class Deliverer:
             await self.in_store(lambda: admin.delivery_failed(self.planner, row, error or "",
                                                               now))
             return
+        # capped exponential backoff, jittered downward (the same 20 % spread as +-10 %)
+        # so that the wait never exceeds [alerts] retry_max, as the fetch backoff does
         delay = min(alerts.retry_max, alerts.retry_base * 2 ** (attempts - 1))
-        delay *= 1 + self.rng.uniform(-0.1, 0.1)
+        delay *= 1 - self.rng.uniform(0.0, 0.2)
         if retry_after:
             delay = max(delay, retry_after)
         nxt = now + timedelta(seconds=delay)
