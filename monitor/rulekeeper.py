@@ -133,6 +133,7 @@ class RuleKeeper:
             log.error("规则重新加载被拒绝，继续使用原有规则 version=%s", kept)
             return False
         if self.ruleset is not None and result.version == self.ruleset.version:
+            self.problems = []   # the broken edit was undone: nothing is wrong any more
             return False
         self._activate(result, now=now)
         return True

@@ -422,3 +422,57 @@ def test_a_silence_made_later_mutes_what_is_still_queued(world: World) -> None:
         assert [r.status for r in rt.store.list_deliveries()] == ["muted"]
     finally:
         world.run(rt.aclose())
+
+
+def test_silent_feed_and_broken_rules_tell_admins_once_each(world: World) -> None:
+    from email.utils import format_datetime
+
+    hourly = "".join(
+        f"<item><title>区里第{i}次例会</title><guid>m{i}</guid><pubDate>"
+        f"{format_datetime(T0 - timedelta(hours=i))}</pubDate><description>会议</description></item>"
+        for i in range(8))
+    world.feeds.route("/news.xml", body=(
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>n</title>'
+        f"{hourly}</channel></rss>").encode())
+    world.setup([{"name": "新闻", "url": world.feeds.url("/news.xml"), "interval": "5m"}],
+                staff=[{"name": "王五", **world.hook("ww")}], alerts={"admins": ["王五"]})
+    rt = world.services()
+    try:
+        world.fetch(rt)
+        world.advance(hours=5)                 # a median gap of 1 h: silent after 6 h
+        world.fetch(rt)
+        assert world.got("ww") == []
+        world.advance(hours=2)
+        world.fetch(rt)
+        world.fetch(rt)
+        got = world.got("ww")
+        assert [b["problem"] for b in got] == ["feed_silent"]
+        # a broken edit of the rules: told once, and once when fixed
+        (world.tmp / "rules" / "r.yaml").write_text(RULES.replace("level: blue", "level: purple"),
+                                                    encoding="utf-8")
+        world.run(rt.reload_rules(world.now))
+        world.tick(rt)
+        world.tick(rt)
+        assert [b["problem"] for b in world.got("ww")] == ["feed_silent", "rules_reload"]
+        (world.tmp / "rules" / "r.yaml").write_text(RULES, encoding="utf-8")
+        world.run(rt.reload_rules(world.now))
+        world.tick(rt)
+        last = world.got("ww")[-1]
+        assert (last["problem"], last["cleared"]) == ("rules_reload", True)
+    finally:
+        world.run(rt.aclose())
+
+
+def test_false_positives_are_counted_per_rule(world: World) -> None:
+    world.setup([world.serve("a", [(STORY, STORY_BODY), OTHER])], **staff_and_route(world))
+    rt = world.services()
+    try:
+        world.fetch(rt)
+        first, second = rt.store.list_incidents()
+        handling.resolve(rt.config, rt.store, first.id, by="张三", note="与本单位无关",
+                         outcome="误报", now=world.now)
+        handling.resolve(rt.config, rt.store, second.id, by="张三", note="已回应",
+                         outcome="responded", now=world.now)
+        assert rt.store.false_positives_by_rule() == {"collapse": 1}
+    finally:
+        world.run(rt.aclose())
