@@ -40,7 +40,7 @@ from .config_errors import KeyedValueError, to_config_error, toml_error
 from .durations import format_duration, parse_duration
 from .errors import ConfigError
 from .models import LEVELS, LevelCode
-from .redact import MASK, redact_hook, redact_text, redact_url, register_secret
+from .redact import MASK, hook_secrets, redact_hook, redact_text, redact_url, register_secret
 from .timefmt import DEFAULT_TIMEZONE, set_display_zone
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
@@ -579,6 +579,9 @@ def register_declared_secrets(cfg: Config) -> None:
                     register_secret(os.environ.get(value))
                 elif declared is not None and declared.how == "mask":
                     register_secret(value)
+                elif declared is not None and declared.how == "hook":
+                    for piece in hook_secrets(value):
+                        register_secret(piece)
             elif isinstance(value, dict):
                 declared = secret_of(type(model), name)
                 if declared is not None and declared.how == "headers":

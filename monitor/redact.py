@@ -135,6 +135,21 @@ def redact_hook(url: str) -> str:
     return out
 
 
+def hook_secrets(url: str) -> list[str]:
+    """The pieces of a webhook or robot URL that :func:`redact_hook` hides (query values,
+    path segments that are not plain words) and are long enough to be a token: registered
+    as secrets, so they are masked wherever a library prints the URL (httpx's debug
+    lines, say)."""
+    m = _URI.match(url)
+    if m is None:  # pragma: no cover - the grammar matches every string
+        return []
+    _scheme, _authority, path, _qmark, query, _hmark, _fragment = m.groups()
+    found = [seg for seg in (path or "").split("/")
+             if seg and not _PLAIN_SEGMENT.fullmatch(seg)]
+    found += [p.split("=", 1)[1] for p in (query or "").split("&") if "=" in p]
+    return [piece for piece in found if len(piece) >= 6]
+
+
 def redact_text(text: str) -> str:
     """Free text (an error message) with :func:`redact_url` applied to every URL in it."""
     def one(m: re.Match[str]) -> str:
