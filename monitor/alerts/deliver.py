@@ -7,7 +7,9 @@ under the per-robot rate limit) and records each attempt right after it: ``sent`
 "wait"), or ``failed`` once ``[alerts] max_attempts`` tries failed or the failure is
 permanent; a failed row tells the admins (``monitor.alerts.admin``). A row left
 ``sending`` by a process that died is put back by :meth:`Deliverer.recover`: the one
-send that was in flight may go twice, no other.
+send that was in flight may go twice, no other. Each row's claim is renewed as its send
+begins, so a one-shot command (which puts back claims older than ``STALE_CLAIM``) never
+takes a row that a long pass still holds, and a pass never sends a row taken back.
 
 Store calls run through ``in_store`` (the store's worker thread), never on the loop.
 """
@@ -108,7 +110,7 @@ class Deliverer:
             async def serve(batch: list[Delivery]) -> None:
                 async with gate:
                     for row in batch:
-                        await self._one(row, result)
+                        await self._one(row, result, claimed_at=now)
 
             await asyncio.gather(*(serve(b) for b in groups.values()))
             return result
@@ -141,9 +143,16 @@ class Deliverer:
         return next((t for t in targets_of(person, self.config) if t.channel == row.channel),
                     None)
 
-    async def _one(self, row: Delivery, result: PassResult) -> None:
-        target = self._target(row)
+    async def _one(self, row: Delivery, result: PassResult, *, claimed_at: datetime) -> None:
         now = self.clock()
+        # Renew the claim as this row's turn comes: a one-shot command puts back claims
+        # older than STALE_CLAIM, which a long pass also holds (a target's rows go one by
+        # one). A row taken back meanwhile is another process's now: not sent here.
+        if not await self.in_store(lambda: self.store.renew_claim(
+                row.id, claimed_at=claimed_at, now=now)):
+            log.warning("告警已由另一进程重新排队，本次不再发送 delivery=%s", row.id)
+            return
+        target = self._target(row)
         if target is None:
             await self._record(row, None, now, ok=False, result=result, permanent=True,
                                error=f"收件人 {row.recipient} 或其{CHANNEL_NAMES.get(row.channel, row.channel)}"

@@ -88,6 +88,17 @@ class OutboxMixin:
                     claimed.append(delivery_id)
         return claimed
 
+    def renew_claim(self, delivery_id: int, *, claimed_at: datetime, now: datetime) -> bool:
+        """As its send begins, renew the claim made at ``claimed_at`` on a row, so that
+        the claim's age measures this one send, not the whole pass (a pass sends a target's
+        rows one by one: the last may start minutes after the claim). False when the claim
+        was lost meanwhile (:meth:`release_claims` took it back): the row must not be sent."""
+        with self.tx():
+            cur = self.db.execute(
+                "UPDATE deliveries SET claimed_at = ? WHERE id = ? AND status = 'sending' "
+                "AND claimed_at = ?", [iso(now), delivery_id, iso(claimed_at)])
+            return bool(cur.rowcount)
+
     def record_attempt(self, delivery_id: int, *, now: datetime, ok: bool,
                        error: str | None = None, note: str | None = None,
                        status: str, next_attempt_at: datetime | None = None) -> None:
