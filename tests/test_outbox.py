@@ -25,14 +25,14 @@ from typing import Any
 import pytest
 
 from monitor.alerts.channels import dingtalk, feishu, wecom
-from monitor.alerts.deliver import Deliverer, PassResult
+from monitor.alerts.deliver import STALE_CLAIM, Deliverer, PassResult
 from monitor.alerts.plan import Planner
 from monitor.config import Config, load_config
 from monitor.models import Delivery, IncidentEvent
 from monitor.store import Store
 
 from receivers import RobotReceiver, SmtpInbox
-from support import write_config
+from support import wait_until, write_config
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)      # a Monday, 10:00 in Beijing
 HOOK_SECRET = "whsec-outbox-7c1e9a40d2b65f83"
@@ -393,3 +393,42 @@ def test_per_robot_rate_limit_defers_the_rest_without_counting_attempts(ob: Outb
     # never more than 5 in any minute, as the robot saw them
     times = sorted(r.at for r in ob.robots.received("dingtalk", busy))
     assert all(b - a >= 60 for a, b in zip(times, times[5:], strict=False))
+
+
+# ---- a one-shot command beside a running pass ---------------------------------------------
+
+def test_one_shot_recovery_never_resends_rows_a_running_pass_still_holds(ob: Outbox) -> None:
+    """``yuqing fetch`` beside the daemon puts back claims older than STALE_CLAIM (a dead
+    process's). A long pass (rows to one target go one by one) holds claims that old
+    without being dead: the rows it has not reached yet, and the one it is sending. Those
+    must not go out twice: the send in flight is not taken away, and a row taken back
+    is not sent by the pass that lost it."""
+    token = "zs-slow-hook-1f2e3d4c5b6a"
+    ob.setup([{"name": "张三", **hook(ob, token)}])
+    ob.incidents(3)
+    r1, r2, r3 = ob.rows()
+    ob.robots.delay(token, 1.0, times=2)           # r1 and r2 are answered a second late
+    assert ob.config is not None
+    other_store = Store(ob.config.storage.path)    # the one-shot command: its own connection
+    other = Deliverer(ob.config, other_store, clock=ob.clock)
+
+    async def scenario() -> tuple[int, PassResult, PassResult]:
+        daemon_pass = asyncio.create_task(ob.deliverer.deliver_due())
+        await wait_until(lambda: len(ob.robots.received("webhook", token)) == 1)
+        ob.advance(125)                  # r1 took long: r2 starts 125 s after the claim
+        await wait_until(lambda: len(ob.robots.received("webhook", token)) == 2)
+        ob.advance(5)                    # 130 s after the claim, r2 on the wire for 5 s
+        released = await other.recover(stale_after=STALE_CLAIM)
+        theirs = await other.deliver_due()
+        ours = await daemon_pass
+        return released, theirs, ours
+
+    try:
+        released, theirs, ours = ob.loop.run_until_complete(scenario())
+    finally:
+        ob.loop.run_until_complete(other.aclose())
+        other_store.close()
+    got = Counter(r.body["delivery"] for r in ob.robots.received("webhook", token))
+    assert got == Counter({r1.id: 1, r2.id: 1, r3.id: 1})
+    assert released == 1 and (theirs.sent, ours.sent) == (1, 2)       # r3 went to the other
+    assert all(r.status == "sent" and r.attempts == 1 for r in ob.rows())
