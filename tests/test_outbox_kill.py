@@ -109,14 +109,21 @@ class Run:
     final: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)
     restart_log: str = ""
+    listings: dict[str, subprocess.CompletedProcess[str]] = field(default_factory=dict)
 
-    def start(self, name: str) -> subprocess.Popen[bytes]:
+    def list_alerts(self, when: str) -> None:
+        """``yuqing alerts list`` (table and JSON) as it is at ``when``."""
+        for extra in ((), ("--json",)):
+            self.listings[f"alerts list {' '.join(extra)} ({when})"] = run_yuqing(
+                "--config", str(self.config), "alerts", "list", *extra, env=ENV)
+
+    def start(self, name: str, *options: str) -> subprocess.Popen[bytes]:
         out = self.tmp / f"{name}.out"
         self.outputs.append(out)
         with out.open("wb") as f:   # a file, not a pipe: a DEBUG daemon fills a pipe
             return subprocess.Popen(
-                [sys.executable, "-m", "monitor", "--config", str(self.config), "run"],
-                stdout=f, stderr=subprocess.STDOUT, env={**os.environ, **ENV})
+                [sys.executable, "-m", "monitor", "--config", str(self.config), *options,
+                 "run"], stdout=f, stderr=subprocess.STDOUT, env={**os.environ, **ENV})
 
     def hook_ids(self, token: str) -> Counter[int]:
         """Delivery ids the webhook received (header and body agree)."""
@@ -181,10 +188,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         finally:
             stop(proc, signal.SIGKILL)             # mid-send: no cleanup of any kind
         assert proc.returncode == -signal.SIGKILL
+        r.list_alerts("after the kill: errors recorded, rows waiting")
         inbox.start()                              # SMTP is back for the second run
         log = tmp / "logs" / "yuqing.log"
         offset = log.stat().st_size
-        proc = r.start("second")
+        proc = r.start("second", "--debug")     # libraries' debug lines too (httpx...)
         try:
             def all_sent() -> bool:
                 now = rows(r.db)
@@ -196,6 +204,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             stop(proc)
         assert proc.returncode == 0, (tmp / "second.out").read_text("utf-8", "replace")
         r.restart_log = log.read_bytes()[offset:].decode("utf-8", "replace")
+        r.list_alerts("at the end")
         yield r
     finally:
         robots.stop()
@@ -247,10 +256,19 @@ def test_kill_mid_send_then_restart_sends_everything_once(run: Run) -> None:
     assert run.robots.rejected("webhook") == []     # every signature checked out
 
 
-def test_no_secret_in_logs_dumps_or_listings(run: Run) -> None:
+HTTPX_REQUEST = re.compile(r"^.*httpx: HTTP Request: .*$", re.M)
+
+
+def output_texts(run: Run) -> dict[str, str]:
+    """Every log file and the daemons' own output, by path."""
     logs = sorted((run.tmp / "logs").glob("*.log*"))
     assert logs
-    texts = {str(p): p.read_text("utf-8", "replace") for p in [*logs, *run.outputs]}
+    return {str(p): p.read_text("utf-8", "replace") for p in [*logs, *run.outputs]}
+
+
+def test_no_secret_in_logs_dumps_or_listings(run: Run) -> None:
+    # httpx's request lines (only with --debug) are the next test's
+    texts = {k: HTTPX_REQUEST.sub("", v) for k, v in output_texts(run).items()}
     joined = "\n".join(texts.values())
     # the failure paths were logged (so the check below means something)
     assert "告警发送失败，稍后重试" in joined and "无法连接邮件服务器" in joined
@@ -262,13 +280,31 @@ def test_no_secret_in_logs_dumps_or_listings(run: Run) -> None:
     assert dump.returncode == 0, dump.stderr
     assert "YQ_KILL_SMTP_PASSWORD" in dump.stdout and "127.0.0.1" in dump.stdout
     texts["config check --dump"] = dump.stdout + dump.stderr
-    listing = run_yuqing("--config", str(run.config), "alerts", "list", "--json", env=ENV)
-    if listing.returncode == 0:
-        json.loads(listing.stdout)
-        texts["alerts list --json"] = listing.stdout + listing.stderr
-    else:   # no `alerts list` on this branch yet: only a usage error is acceptable
-        assert listing.returncode == 2, listing.stderr
+    for what, listing in run.listings.items():
+        if listing.returncode == 2 and "alerts" in listing.stderr:
+            continue      # no `yuqing alerts list` on this branch: nothing to check there
+        assert listing.returncode == 0, listing.stderr
+        if "--json" in what:
+            json.loads(listing.stdout)
+        texts[what] = listing.stdout + listing.stderr
+    mid = run.listings["alerts list --json (after the kill: errors recorded, rows waiting)"]
+    if mid.returncode == 0:     # the listing showed the errors the check is about
+        shown = [x.get("last_error") or "" for x in json.loads(mid.stdout)]
+        assert any("HTTP 500" in e for e in shown), shown
+        assert any("无法连接邮件服务器" in e for e in shown), shown
 
     leaks = [(what, where) for what, secret in SECRETS.items()
              for where, text in texts.items() if secret in text]
+    assert leaks == []
+
+
+@pytest.mark.xfail(strict=True, reason="redact_text() does not hide a generic webhook's "
+                   "token in its path (/hook/<token>): with --debug, httpx's request lines "
+                   "carry it (robot URLs are redacted)")
+def test_debug_log_hides_webhook_tokens(run: Run) -> None:
+    lines = [m.group(0) for text in output_texts(run).values()
+             for m in HTTPX_REQUEST.finditer(text)]
+    assert any("/robot/send?access_token=***" in line for line in lines)   # robots: hidden
+    leaks = [(what, line) for what, secret in SECRETS.items() for line in lines
+             if secret in line]
     assert leaks == []
