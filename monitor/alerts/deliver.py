@@ -2,7 +2,8 @@
 
 Each pass reads the due rows, claims them (``sending``, committed before anything goes
 out), sends them (rows to different targets at once, rows to one target one by one,
-under the per-robot rate limit) and records each attempt right after it: ``sent``, or
+under the per-robot rate limit, whose last minute a restarted process reads from the
+recorded attempts) and records each attempt right after it: ``sent``, or
 ``pending`` again with a capped, jittered exponential backoff (or the platform's own
 "wait"), or ``failed`` once ``[alerts] max_attempts`` tries failed or the failure is
 permanent; a failed row tells the admins (``monitor.alerts.admin``). A row left
@@ -158,6 +159,13 @@ class Deliverer:
                                error=f"收件人 {row.recipient} 或其{CHANNEL_NAMES.get(row.channel, row.channel)}"
                                      "已不在配置中")
             return
+        key = target.key()
+        if target.channel in ROBOTS and key not in self._recent:
+            # this process's first send to the robot: its last minute is in the outbox (a
+            # restart during a burst must not send another minute's worth)
+            since = now - timedelta(minutes=1)
+            self._recent[key] = await self.in_store(
+                lambda: self.store.target_attempt_times(key, since))
         wait = self._rate_wait(target, now)
         if wait > 0:   # keep under the robot's cap: try again when a slot frees up
             result.deferred += 1

@@ -219,6 +219,15 @@ class OutboxMixin:
                 "WHERE d.target = ? AND a.at >= ?", [target, iso(since)]).fetchone()
         return int(row[0])
 
+    def target_attempt_times(self, target: str, since: datetime) -> list[datetime]:
+        """When each attempt on one robot/webhook since ``since`` was made, oldest first
+        (the per-robot rate limit, carried across a restart)."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT a.at FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id "
+                "WHERE d.target = ? AND a.at >= ? ORDER BY a.at", [target, iso(since)]).fetchall()
+        return [t for (at,) in rows if (t := parse_iso(at)) is not None]
+
     # ---- admins' problems ---------------------------------------------------------------
     def open_problem(self, key: str, *, kind: str, subject: str | None, detail: str,
                      now: datetime) -> bool:
