@@ -432,3 +432,29 @@ def test_one_shot_recovery_never_resends_rows_a_running_pass_still_holds(ob: Out
     assert got == Counter({r1.id: 1, r2.id: 1, r3.id: 1})
     assert released == 1 and (theirs.sent, ours.sent) == (1, 2)       # r3 went to the other
     assert all(r.status == "sent" and r.attempts == 1 for r in ob.rows())
+
+
+def test_per_robot_rate_limit_holds_across_a_restart(ob: Outbox) -> None:
+    """The sends of the last minute are counted from the outbox's attempts, not only in
+    memory: a daemon restarted during a burst does not send a second full minute's worth
+    (DingTalk answers that with ten minutes of "too fast")."""
+    busy = "ding-busy-0a9b8c7d6e5f4a3b"
+    ob.setup([{"name": "张三", **robot(ob, "dingtalk", busy)}],
+             alerts={"robot_per_minute": 5})
+    ob.robots.rate(busy, 5)
+    ob.incidents(5)
+    assert ob.deliver().sent == 5                   # the minute's five
+    assert ob.config is not None and ob.store is not None and ob.deliverer is not None
+    ob.loop.run_until_complete(ob.deliverer.aclose())
+    ob.deliverer = Deliverer(ob.config, ob.store, clock=ob.clock)      # the restart
+    ob.loop.run_until_complete(ob.deliverer.recover())
+    ob.advance(20)
+    ob.incidents(3)                                 # three more, 20 s into the minute
+    result = ob.deliver()
+    assert (result.sent, result.deferred) == (0, 3)
+    pending = ob.rows()[5:]
+    assert all(r.attempts == 0 and 39 <= (r.next_attempt_at - ob.now).total_seconds() <= 41
+               for r in pending)
+    ob.until_due(pending)
+    assert ob.deliver().sent == 3
+    assert ob.robots.rejected() == [] and len(ob.robots.received("dingtalk", busy)) == 8
