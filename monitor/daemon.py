@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from .alerts.deliver import STALE_CLAIM
 from .config import Config, FeedConfig
 from .durations import describe_duration
 from .errors import DatabaseGoneError, MonitorError
@@ -218,6 +219,9 @@ class Daemon:
         if self.stopping.is_set():
             return
         try:
+            # a row whose result could not be recorded (the database failing mid-pass) is
+            # put back once its claim is stale; live sends renew theirs
+            await self.rt.deliverer.recover(stale_after=STALE_CLAIM)
             await self.rt.alerts_tick()
         except Exception:
             log.exception("告警定时任务出错，下次重试")

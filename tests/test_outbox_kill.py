@@ -232,7 +232,7 @@ def test_kill_mid_send_then_restart_sends_everything_once(run: Run) -> None:
     assert by_channel[("dingtalk", "sent")] == len(STORIES) - 1
 
     # after the restart: everything sent, and the daemon said it re-queued the claims
-    assert "条告警正在发送，已重新排队" in run.restart_log
+    assert "条告警停在“发送中”" in run.restart_log
     assert [x["id"] for x in run.final] == sorted(before)
     assert all(x["status"] == "sent" and x["claimed_at"] is None for x in run.final)
     sent_before = {i for i, x in before.items() if x["status"] == "sent"}

@@ -85,7 +85,7 @@ class Deliverer:
         n: int = await self.in_store(lambda: self.store.release_claims(
             now=now, older_than=now - timedelta(seconds=stale_after)))
         if n:
-            log.warning("上次退出时有 %d 条告警正在发送，已重新排队（可能重复发送这几条）", n)
+            log.warning("有 %d 条告警停在“发送中”（进程中断或记录失败），已重新排队（可能重复发送这几条）", n)
         return n
 
     async def deliver_due(self, *, ignore_backoff: bool = False) -> PassResult:
