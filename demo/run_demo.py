@@ -224,11 +224,12 @@ def show_alerts(config: Path, robots: RobotReceiver, inbox: SmtpInbox) -> bool:
     received = robots.received()
     counts = "、".join(f"{names[p]} {sum(r.platform == p for r in received)} 条" for p in names)
     print(f"\n== 收件箱：本地群机器人与 Webhook（均已验签）：{counts} ==")
-    titles = [i["title"] for i in spread]
+    titles = [e["title"] for i in spread for e in json.loads(yuqing(
+        "incidents", "show", str(i["id"]), "--json", config=config).stdout)["entries"]]
     print("其中关于转载扩散事件的：")
     for r in received:
         line = _robot_title(r.platform, r.body)
-        if any(t[:12] in line for t in titles):
+        if any(t[:10] in line for t in titles):
             print(f"  → {names[r.platform]}：{line}")
     rejected = robots.rejected()
     print(f"\n接收端拒收 {len(rejected)} 条（签名错误、格式不符或超长都会被拒收）")
