@@ -14,6 +14,29 @@ import tomli_w
 from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
+# A small ruleset for the incident and alert tests: a yellow, a red and a blue rule.
+ALERT_RULES = """- id: collapse
+  name: 坍塌事故
+  category: 安全生产
+  level: yellow
+  weight: 50
+  words:
+    事件: [坍塌, 垮塌]
+- id: fire
+  name: 火灾
+  category: 安全生产
+  level: red
+  weight: 80
+  words:
+    事件: [大火, 爆炸]
+- id: dust
+  name: 扬尘
+  category: 环境扰民
+  level: blue
+  weight: 20
+  words:
+    事件: [扬尘]
+"""
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -22,33 +22,11 @@ from monitor.runtime import fetch_once
 
 from receivers import RobotReceiver
 from servers import FeedServer
-from support import Cli, write_config
+from support import ALERT_RULES, Cli, write_config
 
 # 2026-03-02 is a Monday; 10:00 in Beijing
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
-RULES = """- id: collapse
-  name: 坍塌事故
-  category: 安全生产
-  level: yellow
-  weight: 50
-  words:
-    事件: [坍塌, 垮塌]
-- id: fire
-  name: 火灾
-  category: 安全生产
-  level: red
-  weight: 80
-  words:
-    事件: [大火, 爆炸]
-- id: dust
-  name: 扬尘
-  category: 环境扰民
-  level: blue
-  weight: 20
-  words:
-    事件: [扬尘]
-"""
 
 STORY = ("城南重点工程工地基坑坍塌 两名工人被困",
          "今天上午，城南区滨江路重点工程项目工地发生基坑坍塌，两名工人被困，消防正在救援。")
@@ -106,7 +84,7 @@ class World:
         self.serve("c", [DUST])
         rules = self.tmp / "rules"
         rules.mkdir(exist_ok=True)
-        (rules / "r.yaml").write_text(RULES, encoding="utf-8")
+        (rules / "r.yaml").write_text(ALERT_RULES, encoding="utf-8")
         feeds = [{"name": n, "url": self.feeds.url(f"/{n}.xml"), "interval": "5m"}
                  for n in ("a", "b", "c")]
         self.config_path = write_config(self.tmp, feeds=feeds, extra={

@@ -27,33 +27,11 @@ from monitor.runtime import Services
 
 from receivers import RobotReceiver
 from servers import FeedServer
-from support import write_config
+from support import ALERT_RULES, write_config
 
 # 2026-03-02 is a Monday; 10:00 in Beijing
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
-RULES = """- id: collapse
-  name: 坍塌事故
-  category: 安全生产
-  level: yellow
-  weight: 50
-  words:
-    事件: [坍塌, 垮塌]
-- id: fire
-  name: 火灾
-  category: 安全生产
-  level: red
-  weight: 80
-  words:
-    事件: [大火, 爆炸]
-- id: dust
-  name: 扬尘
-  category: 环境扰民
-  level: blue
-  weight: 20
-  words:
-    事件: [扬尘]
-"""
 
 STORY = "城南重点工程工地基坑坍塌 两名工人被困"
 STORY_BODY = "今天上午，城南区滨江路重点工程项目工地发生基坑坍塌，两名工人被困，消防正在救援。"
@@ -100,7 +78,7 @@ class World:
 
     def setup(self, feeds: list[dict[str, Any]], **extra: Any) -> Config:
         (self.tmp / "rules").mkdir(exist_ok=True)
-        (self.tmp / "rules" / "r.yaml").write_text(RULES, encoding="utf-8")
+        (self.tmp / "rules" / "r.yaml").write_text(ALERT_RULES, encoding="utf-8")
         path = write_config(self.tmp, feeds=feeds, extra={**self.extra, **extra})
         self.config = load_config(path)
         return self.config
@@ -448,13 +426,13 @@ def test_silent_feed_and_broken_rules_tell_admins_once_each(world: World) -> Non
         got = world.got("ww")
         assert [b["problem"] for b in got] == ["feed_silent"]
         # a broken edit of the rules: told once, and once when fixed
-        (world.tmp / "rules" / "r.yaml").write_text(RULES.replace("level: blue", "level: purple"),
+        (world.tmp / "rules" / "r.yaml").write_text(ALERT_RULES.replace("level: blue", "level: purple"),
                                                     encoding="utf-8")
         world.run(rt.reload_rules(world.now))
         world.tick(rt)
         world.tick(rt)
         assert [b["problem"] for b in world.got("ww")] == ["feed_silent", "rules_reload"]
-        (world.tmp / "rules" / "r.yaml").write_text(RULES, encoding="utf-8")
+        (world.tmp / "rules" / "r.yaml").write_text(ALERT_RULES, encoding="utf-8")
         world.run(rt.reload_rules(world.now))
         world.tick(rt)
         last = world.got("ww")[-1]

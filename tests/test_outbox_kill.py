@@ -33,16 +33,8 @@ import pytest
 
 from receivers import RobotReceiver, SmtpInbox
 from servers import FeedServer
-from support import run_yuqing, wait_for, write_config
+from support import ALERT_RULES, run_yuqing, wait_for, write_config
 
-RULES = """- id: collapse
-  name: 坍塌事故
-  category: 安全生产
-  level: yellow
-  weight: 50
-  words:
-    事件: [坍塌, 垮塌]
-"""
 STORIES = [
     ("城南重点工程工地基坑坍塌 两名工人被困",
      "今天上午，城南区滨江路重点工程项目工地发生基坑坍塌，两名工人被困，消防正在救援。"),
@@ -145,7 +137,7 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("outbox-kill")
     (tmp / "rules").mkdir()
-    (tmp / "rules" / "r.yaml").write_text(RULES, encoding="utf-8")
+    (tmp / "rules" / "r.yaml").write_text(ALERT_RULES, encoding="utf-8")
     feeds = FeedServer().__enter__()
     feeds.route("/rss.xml", body=rss(), headers={"Content-Type": "application/rss+xml"})
     robots = RobotReceiver().start()
