@@ -65,14 +65,19 @@ def _check_silent(planner: Planner, name: str, interval: float,
     """Silent: no new item for ``silent_after`` times the feed's usual gap between items
     (the median of its last 20), and never less than that many fetch intervals."""
     key = f"feed-silent:{name}"
+    if last_new is None:
+        return
+    quiet = (now - last_new).total_seconds()
+    if quiet <= planner.config.alerts.silent_after * interval:   # never silent this soon:
+        _clear(planner, key, f"订阅源恢复更新：{name}",             # no need for its rhythm
+               f"订阅源「{name}」又有了新条目。", now)
+        return
     times = planner.store.recent_item_times(name, limit=20)
-    if last_new is None or len(times) < 5:
+    if len(times) < 5:
         return
     gaps = [(a - b).total_seconds() for a, b in itertools.pairwise(times)]
     usual = max(statistics.median(gaps), interval)
-    limit = planner.config.alerts.silent_after * usual
-    quiet = (now - last_new).total_seconds()
-    if quiet > limit:
+    if quiet > planner.config.alerts.silent_after * usual:
         _open(planner, key, "feed_silent", name, f"订阅源长时间没有新内容：{name}",
               f"订阅源「{name}」已 {describe_duration(quiet)} 没有新条目（平时约每 "
               f"{describe_duration(usual)} 一条；最近一条抓取于 {for_people(last_new)}）。"

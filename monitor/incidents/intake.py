@@ -137,7 +137,7 @@ class Intake:
         change = level_after(inc.level, item_level=item.level,
                              spread_done=self.store.spread_steps(incident_id),
                              spread=spread_reached(steps, counts))
-        n_items = len(self.store.incident_item_rows(incident_id))
+        n_items = self.store.incident_item_count(incident_id)
         fields: dict[str, object] = {
             "items": n_items, "sources": len(sources),
             "first_seen": min(inc.first_seen or seen, seen),

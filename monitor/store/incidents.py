@@ -148,6 +148,12 @@ class IncidentsMixin:
         with self.lock:
             return [r[0] for r in self.db.execute(sql, params)]
 
+    def incident_item_count(self, incident_id: int) -> int:
+        with self.lock:
+            row = self.db.execute("SELECT count(*) FROM incident_items WHERE incident_id = ?",
+                                  [incident_id]).fetchone()
+        return int(row[0])
+
     def incident_item_rows(self, incident_id: int) -> list[dict[str, Any]]:
         """The incident's items (joined with how and when they joined), oldest first."""
         with self.lock:

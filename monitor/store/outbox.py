@@ -243,7 +243,13 @@ class OutboxMixin:
             return True
 
     def clear_problem(self, key: str, *, now: datetime) -> dict[str, Any] | None:
-        """Mark a problem cleared; returns its row when it was open (tell the admins)."""
+        """Mark a problem cleared; returns its row when it was open (tell the admins).
+        Called for every healthy feed on each tick and after every sent alert: a read
+        first, so the write lock is taken only when there is something to clear."""
+        with self.lock:
+            if self.db.execute("SELECT 1 FROM admin_problems WHERE key = ? AND "
+                               "cleared_at IS NULL", [key]).fetchone() is None:
+                return None
         with self.tx():
             rows = list(self.db.query("SELECT * FROM admin_problems WHERE key = ? AND "
                                       "cleared_at IS NULL", [key]))
