@@ -2,11 +2,12 @@
 
 ``Store`` is the one handle every stage receives; each concern lives in its own module
 (``db`` connection + migrations, ``feeds``, ``items``, ``matches``, ``rulesets``,
-``search``, ``incidents``, ``outbox``, ``lock``) as a mixin.
+``search``, ``incidents``, ``outbox``, ``audit``, ``lock``) as a mixin.
 """
 
 from __future__ import annotations
 
+from .audit import AuditMixin
 from .db import Database
 from .feeds import FeedStateMixin
 from .incidents import IncidentsMixin
@@ -18,7 +19,7 @@ from .search import SearchMixin
 
 
 class Store(FeedStateMixin, ItemsMixin, MatchesMixin, RulesetsMixin, SearchMixin,
-            IncidentsMixin, OutboxMixin, Database):
+            IncidentsMixin, OutboxMixin, AuditMixin, Database):
     """All persistence for yuqing-monitor."""
 
 
