@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import test_cli_incidents
 from test_cli_incidents import World
-from test_cli_incidents import world as world_fixture  # noqa: F401  (registers `world`)
 
 from monitor.config import load_config
 from monitor.runtime import Services
@@ -25,6 +25,7 @@ from monitor.store.db import MIGRATIONS, Database
 from support import write_config
 
 T = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+world = test_cli_incidents.world   # the fixture: feeds and robots on 127.0.0.1
 
 
 def test_the_whole_story_is_in_the_log_and_the_chain_holds(world: World) -> None:
