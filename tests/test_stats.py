@@ -123,7 +123,7 @@ def test_months_and_percentiles() -> None:
 
 
 def test_stats_command_json_and_text(seeded) -> None:
-    cfg, _, s = seeded
+    cfg, _, _ = seeded
     cli = Cli(cfg)
     doc = cli.json("stats", "--year", "2026")
     assert doc["incidents_total"] == 6 and doc["items_total"] == 7
