@@ -56,6 +56,8 @@ def stats_json(stats: Any) -> dict[str, Any]:
 def _hours(seconds: float | None) -> str:
     if seconds is None:
         return "—"
+    if seconds < 60:
+        return "不到1分钟"
     minutes = round(seconds / 60)
     return f"{minutes // 60}小时{minutes % 60}分钟" if minutes >= 60 else f"{minutes}分钟"
 
