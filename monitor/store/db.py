@@ -270,7 +270,6 @@ CREATE TABLE fetch_days (
 ) WITHOUT ROWID;
 CREATE INDEX incidents_first_seen ON incidents (first_seen);
 CREATE INDEX events_at ON events (at);
-CREATE INDEX events_actor ON events (actor, at);
 CREATE INDEX events_subject ON events (subject, at);
 """
 
