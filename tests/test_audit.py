@@ -189,3 +189,18 @@ def test_a_changed_config_is_recorded_at_start_without_its_secrets(tmp_path: Pat
     assert '+interval = "30m"' in second["diff"] and '-interval = "15m"' in second["diff"]
     assert "张三" in second["diff"]
     assert token not in raw
+
+
+def test_log_list_without_since_shows_the_newest_oldest_first(tmp_path: Path) -> None:
+    from support import Cli
+
+    cfg = write_config(tmp_path)
+    with Store(tmp_path / "data" / "monitor.db") as store:
+        for n in range(5):
+            store.log_event("feed.failure", f"源{n}", now=T + timedelta(hours=n))
+    cli = Cli(cfg)
+    assert [e["subject"] for e in cli.json("log", "list", "--limit", "2")] == ["源3", "源4"]
+    assert [e["subject"] for e in cli.json("log", "list", "--limit", "2", "--since",
+                                           "2026-03-02")] == ["源0", "源1"]
+    assert cli.json("log", "list", "--since", "2026-03-02T12:00", "--until",
+                    "2026-03-02T13:00")[0]["subject"] == "源2"

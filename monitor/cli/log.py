@@ -75,13 +75,19 @@ def log_list(state: Invocation, since: str | None, until: str | None, kinds: tup
              actor: str | None, subject: str | None, limit: int, as_json: bool) -> None:
     """列出审计日志，按时间先后；时间为北京时间。
 
+    给了 --since 时从那时起列出；没给时列出最近的 N 条（--limit）。
+
     示例：yuqing log list --since 2026-01-01 --until 2027-01-01 --kind incident.resolved
     """
     start = parse_when(since, param="--since")
     end = parse_when(until, param="--until")
     with open_store(state) as store:
+        # from --since onwards; without it, the newest (like tail), still oldest first
         events = store.list_log(since=start, until=end, kinds=_kinds(kinds) or None,
-                                actor=actor, subject=subject, limit=limit or None)
+                                actor=actor, subject=subject, limit=limit or None,
+                                newest_first=start is None)
+        if start is None:
+            events.reverse()
     if as_json:
         emit_json([event_json(e) for e in events])
         return
