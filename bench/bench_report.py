@@ -284,6 +284,12 @@ def main() -> int:
         t = timed(lambda argv=argv: run(*argv))
         print(f"{label}: {t * 1000:,.0f} ms (target < 200 ms)"
               + ("" if t < 0.2 else "  未达标 below target"))
+    for fmt in ("docx", "md", "html"):
+        out = work / f"report-2025.{fmt}"
+        t = timed(lambda fmt=fmt, out=out: run("report", "annual", "--year", "2025",
+                                               "--format", fmt, "-o", str(out)), runs=3)
+        print(f"report annual --year 2025 --format {fmt}: {t:,.2f} s (target < 10 s)"
+              + ("" if t < 10 else "  未达标 below target"))
     return 0
 
 
