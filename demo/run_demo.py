@@ -19,13 +19,15 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-FEEDS = HERE / "feeds"
 WORK = HERE / "work"
+FEEDS = WORK / "feeds"          # made afresh from demo/make_feeds.py, dated before now
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
 from receivers import RobotReceiver, SmtpInbox  # noqa: E402  (the fake platforms)
 
 # the demo's own secrets, given to the daemon through its environment as in production
@@ -113,18 +115,30 @@ def yuqing(*args: str, config: Path, check: bool = True) -> subprocess.Completed
                           capture_output=True, text=True, check=check)
 
 
+def make_feeds(now: datetime) -> None:
+    """The sample feeds with their items dated in the hours before ``now``, so that what
+    the demo fetches, alerts and handles falls in one period (and in this year's report)."""
+    from make_feeds import build
+
+    FEEDS.mkdir(parents=True, exist_ok=True)
+    for name, data in build(now).items():
+        (FEEDS / name).write_bytes(data)
+
+
 def feed_list() -> list[tuple[str, str, str]]:
     """(name, file, note) of every sample feed, from ``feeds/manifest.json``."""
-    manifest = json.loads((FEEDS / "manifest.json").read_text("utf-8"))
+    manifest = json.loads((HERE / "feeds" / "manifest.json").read_text("utf-8"))
     return [(e["name"], e["file"], e.get("note", "")) for e in manifest]
 
 
 def main() -> int:
     print("== yuqing-monitor 演示 ==")
-    server, base = start_server()
-    print(f"本地示例订阅源服务：{base}/（目录 {FEEDS.relative_to(HERE.parent)}）")
     if WORK.exists():
         shutil.rmtree(WORK)
+    make_feeds(datetime.now(UTC).replace(microsecond=0))
+    server, base = start_server()
+    print(f"本地示例订阅源服务：{base}/（目录 {FEEDS.relative_to(HERE.parent)}，"
+          "内容的发布时间按现在往前排）")
     subprocess.run([sys.executable, "-m", "monitor", "init", str(WORK)], check=True,
                    capture_output=True, text=True)
     config = WORK / "config" / "monitor.toml"
@@ -193,6 +207,7 @@ def main() -> int:
     for r in traps:
         print(f"  · {r['title']}")
     ok = show_alerts(config, robots, inbox) and ok
+    handle(config)
     robots.stop()
     inbox.stop()
     print(f"\n演示数据在 {WORK}；可继续尝试：")
@@ -249,6 +264,33 @@ def show_alerts(config: Path, robots: RobotReceiver, inbox: SmtpInbox) -> bool:
     print("\n== 发件箱（最近 10 条） ==")
     print(yuqing("alerts", "list", "--limit", "10", config=config).stdout.rstrip())
     return bool(spread) and bool(escalated) and not rejected
+
+
+# What the staff did about some incidents (by category): the outcome and the handling note
+HANDLING = {
+    "欠薪讨薪": ("已回应", "已督促施工单位当日结清拖欠工资，并在网络问政平台公开答复"),
+    "网络谣言": ("已澄清辟谣", "经住建部门检测桥梁结构安全，已会同区融媒体中心发布澄清说明"),
+    "交通出行": ("转办", "已转区交通运输局办理，协调增设临时公交接驳"),
+    "环境扰民": ("误报", "系对施工许可时段的咨询，不涉及本单位负面舆情"),
+}
+
+
+def handle(config: Path) -> None:
+    """The monitoring staff handle some incidents through the CLI, as they would."""
+    print("\n== 处置：监测人员认领并办结部分事件 ==")
+    incidents = json.loads(yuqing("incidents", "list", "--json", config=config).stdout)
+    done: set[str] = set()
+    for inc in sorted(incidents, key=lambda i: i["id"]):
+        if inc["category"] not in HANDLING or inc["category"] in done:
+            continue
+        done.add(inc["category"])
+        outcome, note = HANDLING[inc["category"]]
+        if inc["status"] == "open":
+            yuqing("incidents", "ack", str(inc["id"]), "--by", "张三", config=config,
+                   check=False)
+        r = yuqing("incidents", "resolve", str(inc["id"]), "--by", "张三", "--outcome", outcome,
+                   "--note", note, config=config, check=False)
+        print(f"  #{inc['id']}「{inc['title']}」：{(r.stdout or r.stderr).strip()}")
 
 
 def _robot_title(platform: str, body: dict[str, Any]) -> str:

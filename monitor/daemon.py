@@ -101,6 +101,8 @@ class Daemon:
             self.scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
             self.scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
             await self.rt.deliverer.recover()   # rows a killed daemon left "sending"
+            rt = self.rt
+            await rt.in_store(lambda: rt.record_start(self.now()))
             if not await self._until_stopped(self.rt.load_rules(self.now(),
                                                                 stopping=self.stopping.is_set)):
                 return  # told to stop while loading the rules: stop now, not after
@@ -289,6 +291,11 @@ class Daemon:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.rt is not None:
+            rt = self.rt
+            if not rt.store.file_replaced():
+                with contextlib.suppress(Exception):   # a failing database must not stop the stop
+                    await rt.in_store(lambda: rt.store.log_event(
+                        "daemon.stopped", str(os.getpid()), now=self.now()))
             await self.rt.aclose(timeout=CLOSE_GRACE)
         log.info("守护进程已停止")
 

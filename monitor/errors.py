@@ -57,6 +57,11 @@ class DatabaseGoneError(StoreError):
     """The database file the daemon opened was deleted or replaced under it."""
 
 
+class AuditError(StoreError):
+    """The audit log's hash chain does not hold: a row was altered, removed or inserted
+    behind the program's back."""
+
+
 class AlreadyRunningError(MonitorError):
     """Another ``yuqing run`` holds the database's lock."""
 

@@ -307,3 +307,49 @@ class Delivery(Record):
     created_at: datetime | None = None
     sent_at: datetime | None = None
     claimed_at: datetime | None = None
+
+
+# What an audit-log event records (``events.kind``), as people read it. A family is the
+# part before the dot (``incident`` is every incident event).
+AUDIT_KINDS: dict[str, str] = {
+    "item.stored": "保存新条目",
+    "item.changed": "条目内容变更",
+    "item.deleted": "删除条目",
+    "incident.opened": "新建舆情事件",
+    "incident.joined": "条目并入事件",
+    "incident.raised": "事件升级",
+    "incident.lowered": "事件降级",
+    "incident.acknowledged": "认领事件",
+    "incident.resolved": "办结事件",
+    "incident.reopened": "重新打开事件",
+    "incident.escalated": "未认领升级",
+    "incident.clock_missed": "超过处置时限",
+    "incident.silenced": "事件静默",
+    "alert.sent": "告警已发送",
+    "alert.retrying": "告警发送失败（将重试）",
+    "alert.failed": "告警发送失败（已放弃）",
+    "alert.retried": "告警重新排队",
+    "silence.added": "添加静默",
+    "silence.lifted": "解除静默",
+    "rules.version": "规则集变更",
+    "rules.rejected": "规则文件有误（未启用）",
+    "feed.failure": "订阅源抓取失败",
+    "feed.recovered": "订阅源恢复",
+    "feed.rearmed": "订阅源计划重排",
+    "problem.opened": "系统问题（已通知管理员）",
+    "problem.cleared": "系统问题已解除",
+    "daemon.started": "守护进程启动",
+    "daemon.stopped": "守护进程停止",
+    "config.changed": "配置变更",
+    "retention.pruned": "按保留期清理正文",
+    "db.backup": "数据库备份",
+    "db.restored": "数据库恢复",
+    "user.added": "添加控制台用户",
+    "user.login": "控制台登录",
+    "user.login_failed": "控制台登录失败",
+}
+AUDIT_FAMILIES: dict[str, str] = {
+    "item": "条目", "incident": "舆情事件", "alert": "告警", "silence": "静默",
+    "rules": "规则", "feed": "订阅源", "problem": "系统问题", "daemon": "守护进程",
+    "config": "配置", "retention": "保留期", "db": "数据库", "user": "用户",
+}

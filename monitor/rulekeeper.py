@@ -107,7 +107,7 @@ class RuleKeeper:
             self._activate(result, now=now)
             return
         if isinstance(result, RuleError):
-            self._report(result)
+            self._report(result, now=now)
         files = self.store.last_ruleset_files()
         if files:
             try:
@@ -128,7 +128,7 @@ class RuleKeeper:
         self._seen = fp
         if not isinstance(result, Ruleset):
             if result is not None:
-                self._report(result)
+                self._report(result, now=now)
             kept = self.ruleset.version if self.ruleset else "无"
             log.error("规则重新加载被拒绝，继续使用原有规则 version=%s", kept)
             return False
@@ -148,7 +148,9 @@ class RuleKeeper:
         log.info("规则已加载 version=%s rules=%d words=%d", ruleset.version, len(ruleset),
                  ruleset.word_count)
 
-    def _report(self, e: RuleError) -> None:
+    def _report(self, e: RuleError, *, now: datetime) -> None:
         self.problems = [str(p) for p in e.problems]
+        self.store.log_event("rules.rejected", str(self.rules_dir), now=now,
+                             data={"problems": self.problems[:20]})
         for p in e.problems:
             log.error("规则错误 %s", p)

@@ -123,6 +123,31 @@ class Services:
             now=now, then=self.pipeline.incidents_and_alerts))
         return changed
 
+    def record_start(self, now: datetime) -> None:
+        """The audit log's record of a daemon start, and of the config when it differs
+        from the one the last start recorded (the config is read only at start-up): the
+        effective config with secrets redacted, and the lines that changed."""
+        import difflib
+        import hashlib
+
+        from . import __version__
+        from .config import dump_config
+
+        dump = dump_config(self.config)
+        digest = hashlib.sha256(dump.encode("utf-8")).hexdigest()[:16]
+        last = self.store.list_log(kinds=["config.changed"], limit=1, newest_first=True)
+        before = last[0].details() if last else None
+        if not isinstance(before, dict) or before.get("digest") != digest:
+            old = before.get("config", "") if isinstance(before, dict) else ""
+            diff = list(difflib.unified_diff(str(old).splitlines(), dump.splitlines(),
+                                             "之前", "现在", lineterm="", n=0))
+            self.store.log_event("config.changed", None, now=now,
+                                 data={"digest": digest, "config": dump,
+                                       "diff": "\n".join(diff[2:]) if old else None})
+        self.store.log_event("daemon.started", str(os.getpid()), now=now, data={
+            "version": __version__, "config": digest,
+            "feeds": sum(1 for f in self.config.feeds if f.enabled)})
+
     async def alerts_tick(self, *, flush: bool = False) -> PassResult:
         """Queue what is due (clocks, escalations, reminders, digests, summaries, the
         admins' notices), then send the due deliveries (``flush``: retries too)."""

@@ -18,7 +18,15 @@ from ..models import CHANNEL_NAMES, DELIVERY_KINDS, Delivery
 from ..terminal import show
 from ..timefmt import for_json, for_people
 from . import incidents as _incidents
-from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
+from .app import (
+    Invocation,
+    cli_actor,
+    emit_json,
+    main,
+    open_store,
+    parse_when,
+    pass_invocation,
+)
 from .incidents import ALL_LIMIT_OPTION, cut, open_existing, status_code, table
 from .options import JSON_OPTION
 
@@ -172,7 +180,7 @@ def alerts_retry(state: Invocation, delivery_id: int) -> None:
         row = store.get_delivery(delivery_id)
         if row is None:
             raise NotFoundError(f"没有编号为 {delivery_id} 的告警（用 yuqing alerts list 查看）")
-        if not store.retry_delivery(delivery_id, now=now()):
+        if not store.retry_delivery(delivery_id, now=now(), actor=cli_actor(None)):
             status = DELIVERY_STATUS_NAMES.get(row.status, row.status)
             raise HandlingError(f"告警 #{delivery_id} 的状态是“{status}”：只有失败或已取消的告警"
                                 "可以重新排队")
@@ -230,16 +238,14 @@ def alerts_silence(state: Invocation, category: str | None, rule: str | None,
     if end <= at:
         raise HandlingError(f"静默截止时间 {for_people(end)} 已经过去：请写一个将来的时间")
     actor = (by or os.environ.get("USER") or "").strip() or None
-    with open_existing(state) as store:
-        with store.tx():
-            if scope == "incident":
-                store.get_incident(int(value))   # NotFoundError names the id
-            silence_id = store.add_silence(scope, value, until=end, note=note, actor=actor,
-                                           now=at)
-            if scope == "incident":
-                store.log_step(int(value), "silenced", now=at, actor=actor,
-                               note=f"静默至 {for_people(end)}：{note}")
-        store.log_event("silence.added", f"{scope}:{value}", actor=actor, now=at)
+    with open_existing(state) as store, store.tx():
+        if scope == "incident":
+            store.get_incident(int(value))   # NotFoundError names the id
+        silence_id = store.add_silence(scope, value, until=end, note=note, actor=actor,
+                                       now=at)
+        if scope == "incident":
+            store.log_step(int(value), "silenced", now=at, actor=actor,
+                           note=f"静默至 {for_people(end)}：{note}")
     click.echo(f"已添加静默 #{silence_id}：{_scope_text(scope, value)}，至 {for_people(end)}；"
                "期间的新告警不发送")
 
@@ -289,6 +295,5 @@ def alerts_unsilence(state: Invocation, silence_id: int, by: str | None) -> None
     at = now()
     actor = (by or os.environ.get("USER") or "").strip() or None
     with open_existing(state) as store:
-        store.lift_silence(silence_id, now=at)
-        store.log_event("silence.lifted", str(silence_id), actor=actor, now=at)
+        store.lift_silence(silence_id, now=at, actor=actor)
     click.echo(f"已解除静默 #{silence_id}")

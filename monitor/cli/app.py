@@ -135,6 +135,12 @@ def main(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
     ctx.obj = Invocation(config_path or default_config_path(), debug)
 
 
+def cli_actor(by: str | None) -> str:
+    """Who made a change from the command line, for the audit log: ``--by`` when given,
+    else the login name (``$USER``)."""
+    return (by or os.environ.get("USER") or "").strip() or "命令行"
+
+
 def emit_json(doc: Any) -> None:
     """One JSON document on stdout; times as ISO 8601 with their UTC offset."""
     click.echo(json.dumps(doc, ensure_ascii=False, indent=None, default=_json_default))

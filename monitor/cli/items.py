@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -11,7 +10,15 @@ import click
 from ..models import LEVELS, Item
 from ..terminal import show
 from ..timefmt import for_json, for_people
-from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
+from .app import (
+    Invocation,
+    cli_actor,
+    emit_json,
+    main,
+    open_store,
+    parse_when,
+    pass_invocation,
+)
 from .options import FEED_OPTION, JSON_OPTION, LIMIT_OPTION, SINCE_OPTION
 from .render import highlight, snippet
 
@@ -71,8 +78,7 @@ def items_delete(state: Invocation, item_ids: tuple[int, ...]) -> None:
             raise NotFoundError(f"没有编号为 {'、'.join(map(str, missing))} 的条目"
                                 "（用 yuqing items list 查看编号）")
         for i in item_ids:
-            store.delete_item(i)
-            store.log_event("item.deleted", str(i), actor=os.environ.get("USER"))
+            store.delete_item(i, actor=cli_actor(None))
     click.echo(f"已删除 {len(item_ids)} 条；它们不会在再次抓取时重新出现")
 
 

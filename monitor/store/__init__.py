@@ -2,23 +2,25 @@
 
 ``Store`` is the one handle every stage receives; each concern lives in its own module
 (``db`` connection + migrations, ``feeds``, ``items``, ``matches``, ``rulesets``,
-``search``, ``incidents``, ``outbox``, ``lock``) as a mixin.
+``search``, ``incidents``, ``outbox``, ``audit``, ``reporting``, ``lock``) as a mixin.
 """
 
 from __future__ import annotations
 
+from .audit import AuditMixin
 from .db import Database
 from .feeds import FeedStateMixin
 from .incidents import IncidentsMixin
 from .items import ItemsMixin
 from .matches import MatchesMixin
 from .outbox import OutboxMixin
+from .reporting import ReportingMixin
 from .rulesets import RulesetsMixin
 from .search import SearchMixin
 
 
 class Store(FeedStateMixin, ItemsMixin, MatchesMixin, RulesetsMixin, SearchMixin,
-            IncidentsMixin, OutboxMixin, Database):
+            IncidentsMixin, OutboxMixin, AuditMixin, ReportingMixin, Database):
     """All persistence for yuqing-monitor."""
 
 

@@ -12,7 +12,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +22,15 @@ import sqlite_utils
 
 from ..errors import DatabaseMissingError, StoreError
 from ..timefmt import for_json as iso
+from .audit import register as register_audit_hash
+from .audit import seal_existing
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS: list[tuple[int, str, str]] = [
+# A migration is a SQL script (statements split on ';') or a function given the database.
+Migration = str | Callable[[sqlite_utils.Database], None]
+
+MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "feeds and items", """
 CREATE TABLE feeds (
     name TEXT PRIMARY KEY,
@@ -250,7 +255,29 @@ CREATE TABLE alert_marks (
     at TEXT NOT NULL
 );
 """),
+    # The events table becomes the audit log: hash-chained, append-only by trigger
+    # (monitor.store.audit); fetch outcomes per feed and Beijing day (feed availability).
+    (8, "audit log hash chain, fetch outcomes per day", lambda db: _audit_and_fetch_days(db)),
 ]
+
+_FETCH_DAYS = """
+CREATE TABLE fetch_days (
+    feed TEXT NOT NULL,
+    day TEXT NOT NULL,
+    ok INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (feed, day)
+) WITHOUT ROWID;
+CREATE INDEX incidents_first_seen ON incidents (first_seen);
+CREATE INDEX events_at ON events (at);
+CREATE INDEX events_subject ON events (subject, at);
+"""
+
+
+def _audit_and_fetch_days(db: sqlite_utils.Database) -> None:
+    seal_existing(db)
+    for statement in _split_sql(_FETCH_DAYS):
+        db.execute(statement)
 
 
 def utcnow() -> datetime:
@@ -310,6 +337,7 @@ def open_database(path: str | Path, *, busy_timeout: float = 10.0,
     except (OSError, sqlite3.Error) as e:
         raise StoreError(describe_database_error(e, p)) from e
     db = sqlite_utils.Database(conn)
+    register_audit_hash(conn)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
@@ -435,7 +463,7 @@ class Database:
     def schema_version(self) -> int:
         return max(self.applied_migrations(), default=0)
 
-    def migrate(self, migrations: list[tuple[int, str, str]] | None = None) -> list[int]:
+    def migrate(self, migrations: list[tuple[int, str, Migration]] | None = None) -> list[int]:
         """Apply pending migrations in order (sqlite-utils' own migration runner, each in a
         transaction with its record in ``_sqlite_migrations``); returns the versions
         applied. A database that recorded its migrations in our former
@@ -465,7 +493,7 @@ class Database:
         return pending
 
     def _adopt_old_records(self, steps: sqlite_utils.Migrations,
-                           migrations: list[tuple[int, str, str]]) -> None:
+                           migrations: list[tuple[int, str, Migration]]) -> None:
         """Record in ``_sqlite_migrations`` the steps the old ``schema_migrations`` table
         says were applied (databases made before sqlite-utils had migrations)."""
         if "schema_migrations" not in self.db.table_names():
@@ -482,23 +510,19 @@ class Database:
                         "VALUES (?, ?, ?)", [steps.name, step, old[version]])
             self.db.execute("DROP TABLE schema_migrations")
 
-    def log_event(self, kind: str, subject: str | None = None, *, actor: str | None = None,
-                  data: str | None = None, now: datetime | None = None) -> None:
-        """Append to the audit log (every fetch failure, rules change, handling step...)."""
-        with self.lock:
-            self.db.execute("INSERT INTO events (at, kind, subject, actor, data) "
-                            "VALUES (?, ?, ?, ?, ?)",
-                            [iso(now or utcnow()), kind, subject, actor, data])
 
 
 MIGRATION_SET = "yuqing-monitor"
 
 
-def _migration_set(migrations: list[tuple[int, str, str]]) -> sqlite_utils.Migrations:
+def _migration_set(migrations: list[tuple[int, str, Migration]]) -> sqlite_utils.Migrations:
     """Our migration scripts as a sqlite-utils migration set (names ``0005 ...``)."""
     steps = sqlite_utils.Migrations(MIGRATION_SET)
     for version, name, script in migrations:
-        def run(db: sqlite_utils.Database, script: str = script) -> None:
+        def run(db: sqlite_utils.Database, script: Migration = script) -> None:
+            if callable(script):
+                script(db)
+                return
             for statement in _split_sql(script):
                 db.execute(statement)
 

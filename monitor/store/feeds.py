@@ -1,4 +1,6 @@
-"""Feeds' state: validators, schedule (next check), failures; never disables a feed."""
+"""Feeds' state: validators, schedule (next check), failures; never disables a feed.
+Each fetch's outcome is also counted per feed and Beijing day (``fetch_days``), the record
+that feed availability is measured from."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ..models import FeedState
+from ..timefmt import zone
 from .db import iso, to_model, utcnow
 
 
@@ -61,8 +64,14 @@ class FeedStateMixin:
                 fields["title"] = title
         if new_items:
             fields["last_new_item_at"] = iso(now)
-        with self.lock:
+        with self.tx():
+            row = self.db.execute("SELECT consecutive_failures, last_error FROM feeds "
+                                  "WHERE name = ?", [name]).fetchone()
             self.db["feeds"].update(name, fields)
+            self._count_fetch(name, now, ok=True)
+            if row is not None and row[0]:
+                self.log_event("feed.recovered", name, now=now,
+                               data={"failures": row[0], "last_error": row[1]})
 
     def record_failure(self, name: str, *, now: datetime, kind: str, error: str,
                        next_check_at: datetime, status: int | None = None) -> int:
@@ -76,7 +85,15 @@ class FeedStateMixin:
             row = self.db.execute("SELECT consecutive_failures FROM feeds WHERE name = ?",
                                   [name]).fetchone()
             self.log_event("feed.failure", name, data=f"{kind}: {error}", now=now)
+            self._count_fetch(name, now, ok=False)
         return int(row[0]) if row else 0
+
+    def _count_fetch(self, name: str, now: datetime, *, ok: bool) -> None:
+        day = now.astimezone(zone()).date().isoformat()
+        column = "ok" if ok else "failed"
+        self.db.execute(f"INSERT INTO fetch_days (feed, day, {column}) VALUES (?, ?, 1) "
+                        f"ON CONFLICT (feed, day) DO UPDATE SET {column} = {column} + 1",
+                        [name, day])
 
     def record_rearm(self, name: str, now: datetime, note: str) -> None:
         """The daemon's watchdog found the feed's schedule lost or overdue and re-armed it."""

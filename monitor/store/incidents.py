@@ -32,6 +32,7 @@ class IncidentsMixin:
     db: Any
     lock: Any
     tx: Callable[[], Any]
+    log_event: Callable[..., None]  # AuditMixin.log_event: the one way into the audit log
 
     # ---- finding the incident an item belongs to ------------------------------------
     def incident_candidates(self, keys: list[str], since: datetime) -> dict[int, list[str]]:
@@ -107,6 +108,10 @@ class IncidentsMixin:
                 "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [incident_id, iso(now), action, actor, note, level, item_id,
                  json.dumps(data, ensure_ascii=False) if data else None])
+            details = {k: v for k, v in (("note", note), ("level", level), ("item", item_id))
+                       if v is not None}
+            self.log_event(f"incident.{action}", str(incident_id), actor=actor,
+                           data={**details, **(data or {})} or None, now=now)
 
     # ---- reading ------------------------------------------------------------------------
     def get_incident(self, incident_id: int) -> Incident:
@@ -221,15 +226,20 @@ class IncidentsMixin:
                 "INSERT INTO silences (scope, value, until, note, created_by, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [scope, value, iso(until), note, actor, iso(now or utcnow())])
+            self.log_event("silence.added", str(cur.lastrowid), actor=actor, now=now,
+                           data={"scope": scope, "value": value, "until": iso(until),
+                                 "note": note})
             return int(cur.lastrowid)
 
-    def lift_silence(self, silence_id: int, *, now: datetime) -> None:
+    def lift_silence(self, silence_id: int, *, now: datetime,
+                     actor: str | None = None) -> None:
         with self.tx():
             cur = self.db.execute(
                 "UPDATE silences SET lifted_at = ? WHERE id = ? AND lifted_at IS NULL",
                 [iso(now), silence_id])
             if cur.rowcount == 0:
                 raise NotFoundError(f"没有编号为 {silence_id} 的生效中的静默")
+            self.log_event("silence.lifted", str(silence_id), actor=actor, now=now)
 
     def silences(self, *, now: datetime | None = None) -> list[dict[str, Any]]:
         """Silences in force at ``now`` (every silence ever made when ``now`` is None)."""

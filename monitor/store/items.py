@@ -63,6 +63,7 @@ class ItemsMixin:
     db: Any
     lock: Any
     tx: Callable[[], Any]  # Database.tx: a write transaction
+    log_event: Callable[..., None]  # AuditMixin.log_event: the one way into the audit log
     _index: Callable[..., None]  # SearchMixin keeps the full-text index in step
 
     def store_items(self, feed: str, items: list[ParsedItem], *,
@@ -93,6 +94,8 @@ class ItemsMixin:
                         f"INSERT INTO items ({cols}) VALUES ({', '.join('?' * len(record))})",
                         list(record.values())).lastrowid
                     self._index(item_id, item.title, item.body, replace=False)
+                    self.log_event("item.stored", str(item_id), now=now, data={
+                        "feed": feed, "title": item.title, "link": item.link})
                     out.append(StoredItem(item_id, "new"))
                 elif row["deleted"]:
                     continue
@@ -102,6 +105,8 @@ class ItemsMixin:
                     record["updated_at"] = now_s
                     self.db["items"].update(row["id"], record)
                     self._index(row["id"], item.title, item.body, replace=True)
+                    self.log_event("item.changed", str(row["id"]), now=now, data={
+                        "feed": feed, "title": item.title, "link": item.link})
                     out.append(StoredItem(row["id"], "changed"))
         return out
 
@@ -136,12 +141,15 @@ class ItemsMixin:
                 and difflib.SequenceMatcher(None, r[2], item.title).ratio() >= _SAME_STORY]
         return gone[0] if len(gone) == 1 else None
 
-    def delete_item(self, item_id: int, *, now: datetime | None = None) -> bool:
+    def delete_item(self, item_id: int, *, now: datetime | None = None,
+                    actor: str | None = None) -> bool:
         """Tombstone an item: it disappears from listings and never comes back on re-fetch."""
         with self.tx():
             cur = self.db.execute("UPDATE items SET deleted = 1, updated_at = ? "
                                   "WHERE id = ? AND deleted = 0", [iso(now or utcnow()), item_id])
             self.db.execute("DELETE FROM items_fts WHERE rowid = ?", [item_id])
+            if cur.rowcount:
+                self.log_event("item.deleted", str(item_id), actor=actor, now=now)
         return bool(cur.rowcount > 0)
 
     def get_item(self, item_id: int) -> Item | None:

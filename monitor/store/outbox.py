@@ -29,6 +29,7 @@ class OutboxMixin:
     db: Any
     lock: Any
     tx: Callable[[], Any]
+    log_event: Callable[..., None]  # AuditMixin.log_event: the one way into the audit log
 
     def add_delivery(self, *, kind: str, recipient: str, channel: str, message: Message,
                      dedup_key: str, due_at: datetime, now: datetime, status: str = "pending",
@@ -114,6 +115,24 @@ class OutboxMixin:
                 "next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ?",
                 [status, None if ok else error, int(ok), iso(now),
                  iso(next_attempt_at) if next_attempt_at else None, delivery_id])
+            self._log_delivery(delivery_id, {"sent": "alert.sent", "failed": "alert.failed"}
+                               .get(status, "alert.retrying"), now=now, error=error,
+                               note=note)
+
+    def _log_delivery(self, delivery_id: int, kind: str, *, now: datetime,
+                      actor: str | None = None, error: str | None = None,
+                      note: str | None = None) -> None:
+        row = self.db.execute("SELECT incident_id, kind, recipient, channel, level, attempts "
+                              "FROM deliveries WHERE id = ?", [delivery_id]).fetchone()
+        if row is None:
+            return
+        data = {"incident": row[0], "kind": row[1], "recipient": row[2], "channel": row[3],
+                "level": row[4], "attempts": row[5]}
+        if error:
+            data["error"] = error
+        if note:
+            data["note"] = note
+        self.log_event(kind, str(delivery_id), actor=actor, data=data, now=now)
 
     def set_pending(self, delivery_id: int, next_attempt_at: datetime) -> None:
         """Return a claimed row to the queue without counting an attempt (deferred by the
@@ -123,13 +142,16 @@ class OutboxMixin:
                             "next_attempt_at = ? WHERE id = ?",
                             [iso(next_attempt_at), delivery_id])
 
-    def retry_delivery(self, delivery_id: int, *, now: datetime) -> bool:
+    def retry_delivery(self, delivery_id: int, *, now: datetime,
+                       actor: str | None = None) -> bool:
         """Queue a failed (or cancelled) row again, its attempts counted from zero."""
         with self.tx():
             cur = self.db.execute(
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, "
                 "due_at = ? WHERE id = ? AND status IN ('failed', 'cancelled')",
                 [iso(now), iso(now), delivery_id])
+            if cur.rowcount:
+                self._log_delivery(delivery_id, "alert.retried", now=now, actor=actor)
             return bool(cur.rowcount)
 
     def release_claims(self, *, now: datetime, older_than: datetime | None = None) -> int:
@@ -240,6 +262,8 @@ class OutboxMixin:
             self.db.execute(
                 "INSERT OR REPLACE INTO admin_problems (key, kind, subject, detail, opened_at, "
                 "cleared_at) VALUES (?, ?, ?, ?, ?, NULL)", [key, kind, subject, detail, iso(now)])
+            self.log_event("problem.opened", key, data={"kind": kind, "subject": subject,
+                                                        "detail": detail}, now=now)
             return True
 
     def clear_problem(self, key: str, *, now: datetime) -> dict[str, Any] | None:
@@ -258,6 +282,8 @@ class OutboxMixin:
             self.db.execute("UPDATE admin_problems SET cleared_at = ? WHERE key = ?",
                             [iso(now), key])
             found: dict[str, Any] = rows[0]
+            self.log_event("problem.cleared", key, data={"kind": found["kind"],
+                                                         "subject": found["subject"]}, now=now)
             return found
 
     def open_problems(self, kind: str | None = None) -> list[dict[str, Any]]:
