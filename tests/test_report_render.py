@@ -165,6 +165,7 @@ def test_no_cjk_font_is_a_domain_error_naming_the_package(monkeypatch):
     import monitor.report.fonts as fonts
 
     fonts.cjk_font.cache_clear()
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
     monkeypatch.setattr(font_manager.fontManager, "ttflist",
                         [e for e in font_manager.fontManager.ttflist if e.name == "DejaVu Sans"])
     try:

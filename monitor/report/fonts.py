@@ -37,6 +37,34 @@ class CjkFont:
 def cjk_font() -> CjkFont:
     """The first preferred font that is installed and holds every character of ``PROBE``;
     else any installed font that does. Raises ``ReportError`` when there is none."""
+    found = _search()
+    if found is None and _add_new_system_fonts():
+        found = _search()
+    if found is None:
+        raise ReportError(f"找不到能显示中文的字体，图表无法绘制（{INSTALL_HINT}）")
+    return found
+
+
+def _add_new_system_fonts() -> bool:
+    """Fonts installed after matplotlib cached its font list (e.g. ``apt-get install
+    fonts-noto-cjk`` on a machine that ran matplotlib before) are unknown to it: add the
+    CJK-looking ones. True when any was added."""
+    from matplotlib import font_manager
+
+    known = {e.fname for e in font_manager.fontManager.ttflist}
+    added = False
+    for path in font_manager.findSystemFonts():
+        name = path.rsplit("/", 1)[-1].lower()
+        if path not in known and any(k in name for k in ("cjk", "han", "wqy", "sc-", "sc.")):
+            try:
+                font_manager.fontManager.addfont(path)
+                added = True
+            except (OSError, RuntimeError, ValueError):
+                continue
+    return added
+
+
+def _search() -> CjkFont | None:
     from matplotlib import font_manager
 
     # regular upright faces first: the weight matplotlib picks for the family's plain text
@@ -53,7 +81,7 @@ def cjk_font() -> CjkFont:
         if ("CJK" in e.name or "Han" in e.name or "WenQuanYi" in e.name) \
                 and _covers(e.fname, getattr(e, "index", 0)):
             return CjkFont(e.name, e.fname)
-    raise ReportError(f"找不到能显示中文的字体，图表无法绘制（{INSTALL_HINT}）")
+    return None
 
 
 def _weight(weight: int | str) -> int:
