@@ -108,7 +108,8 @@ def full_stats() -> Stats:
         alerts_sent=87,
         alerts_failed=3,
         rules=[RulePrecision("env-noise", "施工噪声扰民", 12, 1, 11 / 12),
-               RulePrecision("gov-service", "窗口服务", 6, 2, 4 / 6)],
+               RulePrecision("gov-service", "窗口服务", 6, 2, 4 / 6),
+               RulePrecision("demolition", "拆迁", 0, 0, None)],    # nothing resolved yet
         feeds=[FeedAvailability("区政府网站", 8760, 8700, 8700 / 8760, 820, _bj(2026, 12, 31, 17),
                                 False),
                FeedAvailability("本地论坛", 8760, 8500, 8500 / 8760, 490, _bj(2026, 12, 31, 17),

@@ -104,6 +104,8 @@ def test_tables_and_prose_agree_with_the_statistics():
     assert [r[0] for r in timing.rows] == ["特别重大（红）", "重大（橙）", "较大（黄）", "一般（蓝）"]
     assert timing.rows[0][3] == "12分钟" and timing.rows[0][6] == "5小时30分钟"
     assert timing.rows[3][7] == "46小时"
+    precision = tables["监测规则命中与误报情况"]
+    assert [r[1] for r in precision.rows] == ["env-noise", "gov-service"]  # not the idle rule
     typical = tables["典型舆情及处置情况"]
     assert [r[0] for r in typical.rows] == [f"#{t.id}" for t in stats.typical]
     text = "\n".join(p.text for p in doc.paragraphs)
@@ -117,6 +119,8 @@ def test_problems_come_from_the_data_only():
     text = "\n".join(p.text for p in compose(stats).paragraphs)
     assert "#23、#31" in text                               # the missed clocks
     assert "“窗口服务”（gov-service）" in text              # 2 of 6 误报: noisy
+    assert "2条规则命中已办结舆情18起次，其中经核实为误报3起次" in text
+    assert "涉及规则3条" in text
     assert "施工噪声扰民" not in text.split("存在的问题")[-1]  # 1 of 12: not noisy
     assert "已停更的博客" in text                            # the dead feed
     assert "3条预警通知发送失败" in text

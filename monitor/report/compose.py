@@ -336,7 +336,10 @@ def _rules(b: _Builder, stats: Stats) -> None:
     changes = stats.rule_changes
     if changes:
         touched = sorted({r for c in changes for r in c.changed})
-        b.para(f"{scope}共调整监测规则{num(len(changes))}次，涉及规则{num(len(touched))}条；"
+        # the store records changed rule files (or rule ids): name what was counted
+        files = all(t.endswith((".yaml", ".yml")) for t in touched)
+        what = f"规则文件{num(len(touched))}个" if files else f"规则{num(len(touched))}条"
+        b.para(f"{scope}共调整监测规则{num(len(changes))}次，涉及{what}；"
                f"目前启用监测规则{num(changes[-1].rules)}条。规则每次调整均经校验后生效，"
                "并留存版本记录。")
         shown = changes[-MAX_RULE_CHANGES:]
@@ -344,16 +347,17 @@ def _rules(b: _Builder, stats: Stats) -> None:
                  listing(c.changed) or "—"] for c in shown]
         note = (f"注：共{num(len(changes))}次调整，列出最近{num(len(shown))}次。"
                 if len(shown) < len(changes) else None)
-        b.table("监测规则调整记录", ["时间", "版本", "调整人", "规则数", "调整的规则"], rows, note)
+        b.table("监测规则调整记录", ["时间", "版本", "调整人", "规则数", "调整内容"], rows, note)
     else:
         b.para(f"{scope}监测规则未作调整。")
-    if stats.rules:
-        hit = sum(r.incidents for r in stats.rules)
-        fp = sum(r.false_positives for r in stats.rules)
-        b.para(f"对已办结舆情的命中规则进行核查：{num(len(stats.rules))}条规则命中已办结舆情"
+    checked = [r for r in stats.rules if r.incidents > 0]   # rules with resolved incidents
+    if checked:
+        hit = sum(r.incidents for r in checked)
+        fp = sum(r.false_positives for r in checked)
+        b.para(f"对已办结舆情的命中规则进行核查：{num(len(checked))}条规则命中已办结舆情"
                f"{num(hit)}起次，其中经核实为误报{num(fp)}起次。")
         rows = [[r.name or r.rule, r.rule, num(r.incidents), num(r.false_positives),
-                 ratio(r.precision)] for r in stats.rules]
+                 ratio(r.precision)] for r in checked]
         b.table("监测规则命中与误报情况", ["规则", "编号", "命中已办结舆情（起）", "误报（起）",
                                          "准确率"], rows,
                 note="注：准确率＝1－误报起数÷命中已办结舆情起数。")
