@@ -32,6 +32,7 @@ from .wording import (
     duration,
     level_name,
     level_prose,
+    level_short,
     listing,
     month_cn,
     num,
@@ -312,7 +313,7 @@ def _alerts_line(b: _Builder, stats: Stats) -> None:
 def typical_rows(stats: Stats) -> list[list[str]]:
     year = spans_years(stats.period)
     return [[f"#{t.id}", date_cn(t.first_seen, year=year), t.title, t.category,
-             level_name(t.level), f"{num(t.sources)}个来源/{num(t.items)}条",
+             level_short(t.level), f"{num(t.sources)}个来源/{num(t.items)}条",
              t.handling or "—", outcome_name(t.outcome, t.status)] for t in stats.typical]
 
 

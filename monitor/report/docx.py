@@ -190,13 +190,19 @@ def _run(p: Any, text: str, font: str, size: Pt, *, bold: bool = False,
 
 # ---- tables and charts --------------------------------------------------------------------
 
+def _units(text: str) -> int:
+    """Display width: a Chinese character is two units, an ASCII one."""
+    return sum(1 if ord(ch) < 0x2E80 else 2 for ch in text)
+
+
 def _widths(table: Table) -> list[float]:
-    """Column widths (mm) across the text width, by how much each column holds."""
-    cols = len(table.header)
+    """Column widths (mm) across the text width, by how much each column holds: at least
+    its header's width (wrapped once for long headers), at most 24 units, plus margins."""
     weights = []
-    for i in range(cols):
-        longest = max([len(table.header[i]), *(len(r[i]) for r in table.rows if i < len(r))])
-        weights.append(min(max(longest, 3), 22))
+    for i, head in enumerate(table.header):
+        longest = max([0, *(_units(r[i]) for r in table.rows if i < len(r))])
+        floor = _units(head) if _units(head) <= 8 else max(8, (_units(head) + 1) // 2)
+        weights.append(min(max(longest, floor, 6), 24) + 3)     # + the cell's margins
     total = sum(weights)
     return [TEXT_WIDTH_MM * w / total for w in weights]
 
@@ -209,7 +215,10 @@ def _table(d: Any, table: Table) -> None:
     t = d.add_table(rows=1 + len(table.rows), cols=len(table.header))
     t.style = d.styles["Table Grid"]
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    t.autofit = False
     widths = _widths(table)
+    for c, width in enumerate(widths):               # the grid (LibreOffice reads this one)
+        t.columns[c].width = Mm(width)
     for r, values in enumerate([table.header, *table.rows]):
         row = t.rows[r]
         for c, value in enumerate(values):
