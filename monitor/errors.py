@@ -13,7 +13,8 @@ Only ``monitor.cli`` (and the web layer) turn these into user-facing messages.
     ├── RuleError                rule file invalid (``problems``: list of (file, line, message))
     ├── NotFoundError            an id/name the user gave does not exist
     ├── HandlingError            a handling step that does not fit the incident's state
-    └── DeliveryError            an alert could not be delivered on one channel
+    ├── DeliveryError            an alert could not be delivered on one channel
+    └── ReportError              a report cannot be written (no CJK font, bad format or path)
 """
 
 from __future__ import annotations
@@ -133,3 +134,8 @@ class DeliveryError(MonitorError):
         self.permanent = permanent
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class ReportError(MonitorError):
+    """A report cannot be written: no font that shows Chinese for its charts, an unknown
+    format, or an output path that cannot be used. The message names the fix."""

@@ -1,0 +1,63 @@
+"""One call from statistics to a report file: compose the document, draw its charts, write
+it as docx, Markdown (charts in a folder beside it) or HTML (charts inline). The file is
+written under a temporary name and moved into place, so a failed run leaves no half file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ReportError
+from .charts import render
+from .compose import compose
+from .document import Document
+from .stats import Stats
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("docx", "md", "html")
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    charts_dir: Path | None              # Markdown: the folder of chart images
+    document: Document
+
+
+def write_report(stats: Stats, fmt: str, path: Path | str) -> Written:
+    """Write the report section of ``stats`` to ``path`` in ``fmt`` (docx, md or html).
+    Raises ``ReportError`` for an unknown format, a missing folder, or no CJK font."""
+    if fmt not in FORMATS:
+        raise ReportError(f"不支持的报告格式 {fmt!r}，可选：{'、'.join(FORMATS)}")
+    path = Path(path)
+    if path.is_dir():
+        raise ReportError(f"{path} 是目录，请给出文件名（如 {path / ('年度报告.' + fmt)}）")
+    if not path.parent.is_dir():
+        raise ReportError(f"目录不存在：{path.parent}（请先创建）")
+    doc = compose(stats)
+    charts = {chart.key: render(chart) for chart in doc.charts}
+    tmp = path.with_name(f".{path.name}.tmp")
+    charts_dir: Path | None = None
+    try:
+        if fmt == "docx":
+            from .docx import write_docx
+
+            write_docx(doc, charts, tmp)
+        elif fmt == "html":
+            from .html import write_html
+
+            write_html(doc, charts, tmp)
+        else:
+            from .markdown import write_markdown
+
+            charts_dir = write_markdown(doc, charts, path, text_to=tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    log.info("报告已生成 path=%s format=%s charts=%d", path, fmt, len(charts))
+    return Written(path, charts_dir, doc)
