@@ -208,6 +208,7 @@ def main() -> int:
         print(f"  · {r['title']}")
     ok = show_alerts(config, robots, inbox) and ok
     handle(config)
+    ok = write_reports(config) and ok
     robots.stop()
     inbox.stop()
     print(f"\n演示数据在 {WORK}；可继续尝试：")
@@ -291,6 +292,35 @@ def handle(config: Path) -> None:
         r = yuqing("incidents", "resolve", str(inc["id"]), "--by", "张三", "--outcome", outcome,
                    "--note", note, config=config, check=False)
         print(f"  #{inc['id']}「{inc['title']}」：{(r.stdout or r.stderr).strip()}")
+
+
+def write_reports(config: Path) -> bool:
+    """The report writer's step: this year's report section, in every format."""
+    year = str(_beijing_year())
+    out = WORK / "out"
+    out.mkdir(exist_ok=True)
+    print(f"\n== 年度报告：yuqing report annual --year {year} ==")
+    ok = True
+    for fmt in ("docx", "md", "html"):
+        target = out / f"舆情工作报告-{year}.{fmt}"
+        r = yuqing("report", "annual", "--year", year, "--format", fmt, "-o", str(target),
+                   config=config, check=False)
+        print(f"  {(r.stdout or r.stderr).strip()}")
+        ok = ok and r.returncode == 0 and target.exists()
+    md = out / f"舆情工作报告-{year}.md"
+    if md.exists():
+        opening = next((line for line in md.read_text("utf-8").splitlines()
+                        if line.strip() and not line.startswith("#")), "")
+        if opening:
+            print(f"  开篇：{opening.strip()[:200]}")
+    print(f"  报告在 {out}（docx 可直接粘贴进单位的年度报告）")
+    return ok
+
+
+def _beijing_year() -> int:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Shanghai")).year
 
 
 def _robot_title(platform: str, body: dict[str, Any]) -> str:

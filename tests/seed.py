@@ -52,7 +52,9 @@ def seed(tmp_path: Path) -> tuple[Path, Path]:
         {"name": "乙源", "url": "http://127.0.0.1:9/b.xml"},
         {"name": "停用源", "url": "http://127.0.0.1:9/c.xml", "enabled": False},
     ], extra={"staff": [{"name": "张三", "email": "zs@example.org"},
-                        {"name": "李四", "email": "ls@example.org"}]})
+                        {"name": "李四", "email": "ls@example.org"},
+                        {"name": "值班群", "dingtalk": {   # a group chat, not a person
+                            "webhook": "https://oapi.dingtalk.com/robot/send?access_token=t"}}]})
     db = tmp_path / "data" / "monitor.db"
     from monitor.config import load_config
 

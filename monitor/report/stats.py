@@ -137,7 +137,7 @@ class Stats:
     items_by_month: list[Count]              # every month of the period, zeros included
     items_by_feed: list[Count]               # most first
     feeds_configured: int
-    staff_named: list[str]                   # the [[staff]] who receive alerts
+    staff_named: list[str]                   # the [[staff]] people who receive alerts
     incidents_total: int
     incidents_serious: int                   # yellow and above (较大及以上)
     incidents_by_month: list[MonthLevels]    # every month of the period
@@ -295,7 +295,8 @@ def compute(store: Store, period: Period, *, config: Config, now: datetime) -> S
         items_by_feed=[Count(f, n) for f, n in sorted(per_feed.items(),
                                                         key=lambda kv: (-kv[1], kv[0]))],
         feeds_configured=sum(1 for f in config.feeds if f.enabled),
-        staff_named=[s.name for s in config.staff],
+        # people, not group chats: an entry reached only through robots is a group
+        staff_named=[s.name for s in config.staff if s.email or s.phone or s.webhook],
         incidents_total=len(incidents),
         incidents_serious=sum(1 for i in incidents if level_rank(i.level) >= level_rank(SERIOUS)),
         incidents_by_month=[MonthLevels(m, {lv: c[lv] for lv in REPORT_LEVELS}, sum(c.values()))
