@@ -2,7 +2,8 @@
 
 ``Store`` is the one handle every stage receives; each concern lives in its own module
 (``db`` connection + migrations, ``feeds``, ``items``, ``matches``, ``rulesets``,
-``search``, ``incidents``, ``outbox``, ``lock``) as a mixin.
+``search``, ``incidents``, ``outbox``, ``retention``) as a mixin; ``lock`` (one daemon per
+database) and ``maintenance`` (backup, restore, vacuum, integrity) work on the file itself.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from .incidents import IncidentsMixin
 from .items import ItemsMixin
 from .matches import MatchesMixin
 from .outbox import OutboxMixin
+from .retention import RetentionMixin
 from .rulesets import RulesetsMixin
 from .search import SearchMixin
 
 
 class Store(FeedStateMixin, ItemsMixin, MatchesMixin, RulesetsMixin, SearchMixin,
-            IncidentsMixin, OutboxMixin, Database):
+            IncidentsMixin, OutboxMixin, RetentionMixin, Database):
     """All persistence for yuqing-monitor."""
 
 

@@ -250,6 +250,13 @@ CREATE TABLE alert_marks (
     at TEXT NOT NULL
 );
 """),
+    # Retention ([storage] retain_bodies): an old item's body is emptied and the time noted;
+    # the partial index finds the bodies still kept by date without scanning pruned rows.
+    (10, "item bodies pruned by retention", """
+ALTER TABLE items ADD COLUMN body_pruned_at TEXT;
+CREATE INDEX items_body_kept ON items (coalesce(published_at, fetched_at))
+    WHERE body_pruned_at IS NULL AND body != '';
+"""),
 ]
 
 
