@@ -114,9 +114,22 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+MIN_RETENTION = 86400.0  # a retention shorter than a day is a slip ("6m" is six minutes)
+
+
 class StorageConfig(_Section):
     path: Path
     busy_timeout: Duration = 10.0
+    # item bodies older than this are emptied (titles, links, matches, incidents and the
+    # audit log stay); None keeps them forever
+    retain_bodies: Duration | None = None
+
+    @field_validator("retain_bodies")
+    @classmethod
+    def _retention(cls, v: float | None) -> float | None:
+        if v is not None and v < MIN_RETENTION:
+            raise ValueError("正文保留期至少 1 天（m 是分钟不是月：半年写 180d，两年写 2y 或 730d）")
+        return v
 
 
 class RulesConfig(_Section):

@@ -17,7 +17,7 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,14 +25,15 @@ import httpx
 
 from .alerts.deliver import STALE_CLAIM
 from .config import Config, FeedConfig
-from .durations import describe_duration
+from .durations import describe_duration, format_duration
 from .errors import DatabaseGoneError, MonitorError
 from .runtime import Clock, Services
 from .schedule import first_check, is_overdue, overdue_after
 from .sdnotify import Notifier
 from .store.db import utcnow
 from .store.lock import DaemonLock
-from .timefmt import for_log
+from .store.retention import PRUNE_BATCH, PruneResult
+from .timefmt import for_log, zone
 from .workers import join_threads
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ CANCEL_GRACE = 0.5                  # then the cancelled ones this long to unwin
 CLOSE_GRACE = 2.0                   # the store worker this long to finish its call
 EXIT_GRACE = 1.5                    # then threads this long before the process exits anyway
 ARM_AHEAD = timedelta(seconds=1)    # a job is never armed sooner than this
+PRUNE_AT = (3, 30)                  # the daily retention pass, in the display zone (Beijing)
 
 
 def job_id(feed: FeedConfig) -> str:
@@ -116,6 +118,12 @@ class Daemon:
             self.scheduler.add_job(self._health, "interval",
                                    seconds=self.config.daemon.health_interval, id="health",
                                    coalesce=True, max_instances=1)
+            if self.config.storage.retain_bodies is not None:
+                from apscheduler.triggers.cron import CronTrigger
+
+                self.scheduler.add_job(self._retention, CronTrigger(
+                    hour=PRUNE_AT[0], minute=PRUNE_AT[1], timezone=zone()), id="retention",
+                    coalesce=True, max_instances=1, misfire_grace_time=3600)
             await self._schedule_all()
             wd = Notifier.watchdog_interval()
             if wd:
@@ -228,6 +236,18 @@ class Daemon:
         except Exception:
             log.exception("告警定时任务出错，下次重试")
 
+    async def _retention(self) -> None:
+        """Empty the bodies older than ``[storage] retain_bodies``, one batch per store
+        call so fetches go on in between; nothing when no retention is configured."""
+        assert self.rt is not None
+        retain = self.config.storage.retain_bodies
+        if retain is None or self.stopping.is_set():
+            return
+        try:
+            await prune_bodies(self.rt, retain, self.now(), stopping=self.stopping.is_set)
+        except Exception:
+            log.exception("清除旧正文出错，明天重试")
+
     async def _health(self) -> None:
         """The daemon's own check: its database file, then every feed's schedule."""
         assert self.rt is not None and self.scheduler is not None
@@ -298,6 +318,26 @@ class Daemon:
                         "daemon.stopped", str(os.getpid()), now=self.now()))
             await self.rt.aclose(timeout=CLOSE_GRACE)
         log.info("守护进程已停止")
+
+
+async def prune_bodies(rt: Services, retain: float, now: datetime, *,
+                       stopping: Callable[[], bool] = lambda: False) -> PruneResult:
+    """The daily retention pass on the store worker thread, batch by batch."""
+    store = rt.store
+    before = now - timedelta(seconds=retain)
+    plan = await rt.in_store(store.prunable_bodies, before)
+    done = 0
+    while plan.items and not stopping():
+        n = await rt.in_store(lambda: store.prune_bodies_batch(before, now=now))
+        done += n
+        if n < PRUNE_BATCH:
+            break
+    result = PruneResult(before, done, plan.oldest, plan.newest)
+    if done:
+        await rt.in_store(lambda: store.record_prune(result, retain=format_duration(retain),
+                                                     now=now))
+        log.info("已清除超过保留期的正文 items=%d before=%s", done, for_log(before))
+    return result
 
 
 def serve(config: Config, *, early_signals: list[int] | None = None) -> None:

@@ -6,8 +6,9 @@ Only ``monitor.cli`` (and the web layer) turn these into user-facing messages.
     ├── ConfigError              bad config file / key / value (file, key, hint)
     ├── StoreError               database cannot be opened or migrated
     │   ├── DatabaseMissingError a read-only command found no database file
-    │   └── DatabaseGoneError    the daemon's database file was deleted or replaced
-    ├── AlreadyRunningError      another daemon holds this database's lock
+    │   ├── DatabaseGoneError    the daemon's database file was deleted or replaced
+    │   └── MaintenanceError     a backup, restore or vacuum refused or failed (``yuqing db``)
+    ├── AlreadyRunningError      another daemon holds this database's lock (``holder``: its PID)
     ├── FetchError               one feed could not be fetched (``kind`` classifies it)
     ├── ParseError               bytes are not a usable feed (``kind`` = "not_feed"/"parse")
     ├── RuleError                rule file invalid (``problems``: list of (file, line, message))
@@ -62,8 +63,17 @@ class AuditError(StoreError):
     behind the program's back."""
 
 
+class MaintenanceError(StoreError):
+    """A backup, restore or vacuum that was refused (the target exists, the file given is
+    not an intact yuqing database) or failed part-way (nothing was replaced then)."""
+
+
 class AlreadyRunningError(MonitorError):
-    """Another ``yuqing run`` holds the database's lock."""
+    """Another ``yuqing run`` holds the database's lock; ``holder`` is its PID if known."""
+
+    def __init__(self, message: str, *, holder: int | None = None) -> None:
+        self.holder = holder
+        super().__init__(message)
 
 
 class FetchError(MonitorError):

@@ -6,7 +6,7 @@ engine, the daemon) only inside the commands that need them, so ``yuqing --help`
 
 from __future__ import annotations
 
-from . import alerts, feeds, incidents, items, log, report, rules, running, setup, stats  # noqa: F401  (each registers its commands)
+from . import alerts, db, feeds, incidents, items, log, report, rules, running, setup, stats  # noqa: F401  (each registers its commands)
 from .app import main
 
 __all__ = ["main"]

@@ -2,7 +2,9 @@
 
 ``Store`` is the one handle every stage receives; each concern lives in its own module
 (``db`` connection + migrations, ``feeds``, ``items``, ``matches``, ``rulesets``,
-``search``, ``incidents``, ``outbox``, ``audit``, ``reporting``, ``lock``) as a mixin.
+``search``, ``incidents``, ``outbox``, ``audit``, ``reporting``, ``retention``) as a
+mixin; ``lock`` (one daemon per database) and ``maintenance`` (backup, restore,
+vacuum, integrity) work on the file itself.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from .items import ItemsMixin
 from .matches import MatchesMixin
 from .outbox import OutboxMixin
 from .reporting import ReportingMixin
+from .retention import RetentionMixin
 from .rulesets import RulesetsMixin
 from .search import SearchMixin
 
 
 class Store(FeedStateMixin, ItemsMixin, MatchesMixin, RulesetsMixin, SearchMixin,
-            IncidentsMixin, OutboxMixin, AuditMixin, ReportingMixin, Database):
+            IncidentsMixin, OutboxMixin, AuditMixin, ReportingMixin, RetentionMixin, Database):
     """All persistence for yuqing-monitor."""
 
 

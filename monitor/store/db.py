@@ -258,6 +258,13 @@ CREATE TABLE alert_marks (
     # The events table becomes the audit log: hash-chained, append-only by trigger
     # (monitor.store.audit); fetch outcomes per feed and Beijing day (feed availability).
     (8, "audit log hash chain, fetch outcomes per day", lambda db: _audit_and_fetch_days(db)),
+    # Retention ([storage] retain_bodies): an old item's body is emptied and the time noted;
+    # the partial index finds the bodies still kept by date without scanning pruned rows.
+    (10, "item bodies pruned by retention", """
+ALTER TABLE items ADD COLUMN body_pruned_at TEXT;
+CREATE INDEX items_body_kept ON items (coalesce(published_at, fetched_at))
+    WHERE body_pruned_at IS NULL AND body != '';
+"""),
 ]
 
 _FETCH_DAYS = """

@@ -22,7 +22,7 @@ class FeedStateMixin:
     db: Any
     lock: Any
     tx: Callable[[], Any]  # Database.tx: a write transaction
-    log_event: Callable[..., None]  # Database.log_event: the one way into the event log
+    log_event: Callable[..., None]  # AuditMixin.log_event: the one way into the audit log
 
     def sync_feeds(self, feeds: Iterable[_FeedLike], *, now: datetime | None = None) -> None:
         """Make sure every configured feed has a state row (URL kept up to date).

@@ -103,6 +103,7 @@ class ItemsMixin:
                     if item.date_note:  # dated at a fetch time: keep the first one
                         del record["published_at"], record["date_note"]
                     record["updated_at"] = now_s
+                    record["body_pruned_at"] = None  # a new text is kept like any other
                     self.db["items"].update(row["id"], record)
                     self._index(row["id"], item.title, item.body, replace=True)
                     self.log_event("item.changed", str(row["id"]), now=now, data={

@@ -38,7 +38,7 @@ class DaemonLock:
             raise AlreadyRunningError(
                 f"已有守护进程（{who}）在使用数据库 {self.path.with_suffix('')}："
                 "同一个数据库只能运行一个 yuqing run（先停止它，例如 systemctl stop "
-                "yuqing-monitor）") from None
+                "yuqing-monitor）", holder=holder) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd

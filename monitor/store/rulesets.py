@@ -22,7 +22,7 @@ class RulesetsMixin:
     db: Any
     lock: Any
     tx: Callable[[], Any]  # Database.tx: a write transaction
-    log_event: Callable[..., None]  # Database.log_event: the one way into the event log
+    log_event: Callable[..., None]  # AuditMixin.log_event: the one way into the audit log
 
     def record_ruleset(self, version: str, files: Mapping[str, str], rules: int, *,
                        actor: str | None = None, now: datetime | None = None) -> bool:
