@@ -14,6 +14,7 @@ Only ``monitor.cli`` (and the web layer) turn these into user-facing messages.
     ├── RuleError                rule file invalid (``problems``: list of (file, line, message))
     ├── NotFoundError            an id/name the user gave does not exist
     ├── HandlingError            a handling step that does not fit the incident's state
+    ├── ExportError              a ledger that cannot be written in the format asked for
     ├── DeliveryError            an alert could not be delivered on one channel
     └── ReportError              a report cannot be written (no CJK font, bad format or path)
 """
@@ -132,6 +133,10 @@ class NotFoundError(MonitorError):
 class HandlingError(MonitorError):
     """A handling step (acknowledge, resolve, reopen, level) that does not apply to the
     incident as it stands, or lacks what it needs (a note, a known outcome)."""
+
+
+class ExportError(MonitorError):
+    """A ledger (舆情台账) that cannot be written as asked (too many rows for xlsx...)."""
 
 
 class DeliveryError(MonitorError):

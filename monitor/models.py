@@ -185,6 +185,22 @@ OUTCOMES: dict[str, str] = {
     "no_action": "不予处置",
     "false_positive": "误报",
 }
+# A response clock's state (``incidents show``, the 舆情台账).
+CLOCK_NAMES: dict[str, str] = {"met": "已按时", "missed": "已超时", "running": "进行中"}
+
+
+def clock_state(due: datetime | None, settled: str | None, done: datetime | None,
+                at: datetime) -> str | None:
+    """``met`` / ``missed`` / ``running`` for a clock due at ``due`` whose step was taken
+    at ``done`` (None: not yet), as recorded (``settled``) or as it stands at ``at``;
+    None when the level has no such clock."""
+    if settled is not None:
+        return settled
+    if due is None:
+        return None
+    if done is not None:
+        return "met" if done <= due else "missed"
+    return "missed" if at > due else "running"
 
 
 

@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import HandlingError
-from ..models import INCIDENT_STATUS_NAMES, LEVEL_NAMES, LEVELS, OUTCOMES, Incident
+from ..models import (
+    CLOCK_NAMES,
+    INCIDENT_STATUS_NAMES,
+    LEVEL_NAMES,
+    LEVELS,
+    OUTCOMES,
+    Incident,
+    clock_state,
+)
 from ..terminal import show
 from ..timefmt import for_json, for_people
 from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
+from .export import check_export, export_options, write_ledger
 from .options import JSON_OPTION, SINCE_OPTION
 
 if TYPE_CHECKING:
@@ -44,7 +54,6 @@ HOW_NAMES = {
     "similar": "内容相似",
     "revision": "同一条目的修改",
 }
-CLOCK_NAMES = {"met": "已按时", "missed": "已超时", "running": "进行中"}
 STATUS_HELP = "、".join(f"{c}（{n}）" for c, n in INCIDENT_STATUS_NAMES.items())
 LEVEL_HELP = "、".join(f"{c} {n}" for c, n in LEVEL_NAMES.items())
 OUTCOME_HELP = "、".join(f"{n}（{c}）" for c, n in OUTCOMES.items())
@@ -139,23 +148,11 @@ def incident_json(inc: Incident) -> dict[str, Any]:
             "acknowledged_by": inc.acknowledged_by, "resolved_at": for_json(inc.resolved_at)}
 
 
-def _clock_state(due: datetime | None, settled: str | None, done: datetime | None,
-                 at: datetime) -> str | None:
-    """met / missed / running, or None when the level has no such clock."""
-    if settled is not None:
-        return settled
-    if due is None:
-        return None
-    if done is not None:
-        return "met" if done <= due else "missed"
-    return "missed" if at > due else "running"
-
-
 def _clocks(inc: Incident, at: datetime) -> dict[str, Any]:
     return {"ack_due_at": for_json(inc.ack_due_at),
-            "ack_clock": _clock_state(inc.ack_due_at, inc.ack_clock, inc.acknowledged_at, at),
+            "ack_clock": clock_state(inc.ack_due_at, inc.ack_clock, inc.acknowledged_at, at),
             "respond_due_at": for_json(inc.respond_due_at),
-            "respond_clock": _clock_state(inc.respond_due_at, inc.respond_clock,
+            "respond_clock": clock_state(inc.respond_due_at, inc.respond_clock,
                                           inc.resolved_at, at)}
 
 
@@ -325,23 +322,45 @@ ALL_LIMIT_OPTION = click.option("--limit", default=None, type=click.IntRange(min
 @click.option("--level", default=None, metavar="级别", help=f"只看这一级别：{LEVEL_HELP}")
 @click.option("--status", default=None, metavar="状态", help=f"只看这一状态：{STATUS_HELP}")
 @click.option("--category", default=None, metavar="类别", help="只看这一类别（如 安全生产）")
+@click.option("--text", default=None, metavar="词语",
+              help="只看标题或所含条目的标题、正文含这些词的事件（中文分词，繁简通搜）")
+@click.option("--outcome", default=None, metavar="结果", help=f"只看这一办结结果：{OUTCOME_HELP}")
+@click.option("--feed", "feed_name", default=None, metavar="名称", help="只看含这个订阅源条目的事件")
 @ALL_LIMIT_OPTION
+@export_options
 @JSON_OPTION
 @pass_invocation
 def incidents_list(state: Invocation, since: str | None, until: str | None, level: str | None,
-                   status: str | None, category: str | None, limit: int | None,
-                   as_json: bool) -> None:
+                   status: str | None, category: str | None, text: str | None,
+                   outcome: str | None, feed_name: str | None, limit: int | None,
+                   fmt: str | None, output: Path | None, as_json: bool) -> None:
     """列出舆情事件，最近有动静的在前；--since/--until 按首次发现时间筛选。
 
-    示例：yuqing incidents list --status open --level yellow --since 2026-01-01
+    \b
+    示例：
+      yuqing incidents list --status open --level yellow --since 2026-01-01
+      yuqing incidents list --text 欠薪 --feed 区融媒体中心 --outcome 误报
+      yuqing incidents list --since 2026-01-01 --format xlsx -o 舆情事件台账.xlsx
     """
+    check_export(fmt, output, as_json)
     since_dt = parse_when(since, param="--since")
     until_dt = parse_when(until, param="--until")
     level_c = level_code(level) if level is not None else None
     status_c = status_code(status, INCIDENT_STATUS_NAMES, "状态") if status is not None else None
+    outcome_c = status_code(outcome, OUTCOMES, "办结结果") if outcome is not None else None
+    if text is not None and not text.strip():
+        raise HandlingError("--text 不能为空：请写要找的词语")
     with open_store(state) as store:
         rows = store.list_incidents(since=since_dt, until=until_dt, level=level_c,
-                                    status=status_c, category=category, limit=limit)
+                                    status=status_c, category=category, outcome=outcome_c,
+                                    feed=feed_name, text=text, limit=limit)
+        if fmt is not None:
+            from ..report.ledger import incident_ledger
+
+            ledger = incident_ledger(store, rows, at=now())
+    if fmt is not None:
+        write_ledger(ledger, fmt, output)
+        return
     if as_json:
         emit_json([incident_json(r) for r in rows])
         return

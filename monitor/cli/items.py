@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,8 +20,12 @@ from .app import (
     parse_when,
     pass_invocation,
 )
-from .options import FEED_OPTION, JSON_OPTION, LIMIT_OPTION, SINCE_OPTION
+from .export import check_export, export_options, write_ledger
+from .options import DEFAULT_LIMIT, FEED_OPTION, JSON_OPTION, LIMIT_OPTION, SINCE_OPTION
 from .render import highlight, snippet
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 
 def _item_json(item: Item) -> dict[str, Any]:
@@ -47,19 +52,41 @@ def items() -> None:
 @items.command("list")
 @FEED_OPTION
 @SINCE_OPTION
-@LIMIT_OPTION
+@click.option("--until", default=None, metavar="日期", help="截止日期（不含）")
+@click.option("--limit", default=None, type=click.IntRange(min=1), metavar="N",
+              help="最多显示多少条（默认 50；导出时默认全部）")
+@export_options
 @JSON_OPTION
 @pass_invocation
-def items_list(state: Invocation, feed_name: str | None, since: str | None, limit: int,
-               as_json: bool) -> None:
-    """列出条目，最新的在前。示例：yuqing items list --feed 区融媒体中心 --since 2026-01-01"""
+def items_list(state: Invocation, feed_name: str | None, since: str | None, until: str | None,
+               limit: int | None, fmt: str | None, output: Path | None, as_json: bool) -> None:
+    """列出条目，最新的在前；可导出为舆情台账（csv、xlsx）。
+
+    \b
+    示例：
+      yuqing items list --feed 区融媒体中心 --since 2026-01-01
+      yuqing items list --since 2026-01-01 --until 2026-02-01 --format csv -o 一月信息台账.csv
+    """
+    check_export(fmt, output, as_json)
     since_dt = parse_when(since, param="--since")
+    until_dt = parse_when(until, param="--until")
+    if limit is None and fmt is None:
+        limit = DEFAULT_LIMIT
     with open_store(state) as store:
-        rows = store.list_items(feed=feed_name, since=since_dt, limit=limit)
+        rows = store.list_items(feed=feed_name, since=since_dt, until=until_dt, limit=limit)
+        if fmt is not None:
+            _export(store, rows, fmt, output)
+            return
     if as_json:
         emit_json([_item_json(r) for r in rows])
     else:
         _print_items(rows)
+
+
+def _export(store: Store, rows: list[Item], fmt: str, output: Path | None) -> None:
+    from ..report.ledger import item_ledger
+
+    write_ledger(item_ledger(store, rows), fmt, output)
 
 
 @items.command("delete")
@@ -85,16 +112,50 @@ def items_delete(state: Invocation, item_ids: tuple[int, ...]) -> None:
 @items.command("search")
 @click.argument("query")
 @LIMIT_OPTION
+@export_options
 @JSON_OPTION
 @pass_invocation
-def items_search(state: Invocation, query: str, limit: int, as_json: bool) -> None:
-    """全文搜索（支持中文词语，繁简通搜）。示例：yuqing items search 欠薪"""
+def items_search(state: Invocation, query: str, limit: int, fmt: str | None,
+                 output: Path | None, as_json: bool) -> None:
+    """全文搜索（支持中文词语，繁简通搜），最相关的在前（标题中的词权重更高），
+    命中的词用〖〗标出（终端上另加颜色）。
+
+    \b
+    示例：
+      yuqing items search 欠薪
+      yuqing items search "工地 坍塌" --format csv -o 坍塌.csv
+    """
+    check_export(fmt, output, as_json)
     with open_store(state) as store:
         rows = store.search_items(query, limit=limit)
+        if fmt is not None:
+            _export(store, rows, fmt, output)
+            return
     if as_json:
         emit_json([_item_json(r) for r in rows])
     else:
-        _print_items(rows)
+        _print_found(rows, query, color=sys.stdout.isatty())
+
+
+def _print_found(rows: list[Item], query: str, *, color: bool) -> None:
+    """Search results for people: the query's words marked in the title and in a snippet
+    of the body, at their places in the text as published (found through the
+    normalization, so 歡迎 is marked for 欢迎)."""
+    from ..store.search import query_terms, term_spans
+
+    if not rows:
+        click.echo("没有找到含这些词的条目")
+        return
+    terms = query_terms(query)
+    for item in rows:
+        title_spans = [{"start": a, "end": b} for a, b in term_spans(item.title, terms)]
+        click.echo(f"[{item.id}] {for_people(item.when)}  {show(item.feed)}\n"
+                   f"    {highlight(item.title, title_spans, color=color)}")
+        body_spans = [{"start": a, "end": b} for a, b in term_spans(item.body, terms)]
+        if body_spans:
+            click.echo(f"    {highlight(*snippet(item.body, body_spans), color=color)}")
+        if item.link:
+            click.echo(f"    {show(item.link)}")
 
 
 @items.command("scored")

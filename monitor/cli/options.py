@@ -9,7 +9,8 @@ import click
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 文档")
 SINCE_OPTION = click.option("--since", default=None, metavar="日期",
                             help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
-LIMIT_OPTION = click.option("--limit", default=50, type=click.IntRange(min=1), metavar="N",
+DEFAULT_LIMIT = 50
+LIMIT_OPTION = click.option("--limit", default=DEFAULT_LIMIT, type=click.IntRange(min=1), metavar="N",
                             help="最多显示多少条（默认 50）")
 FEED_OPTION = click.option("--feed", "feed_name", default=None, metavar="名称",
                            help="只处理这个订阅源")

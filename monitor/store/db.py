@@ -258,6 +258,13 @@ CREATE TABLE alert_marks (
     # The events table becomes the audit log: hash-chained, append-only by trigger
     # (monitor.store.audit); fetch outcomes per feed and Beijing day (feed availability).
     (8, "audit log hash chain, fetch outcomes per day", lambda db: _audit_and_fetch_days(db)),
+    # The queries of `incidents list --feed` (the incidents holding an item of a feed: one
+    # range of a covering index) and `items list --feed` (a feed's items newest first,
+    # read in index order and stopped at the limit instead of sorted).
+    (9, "indexes for incident and item queries", """
+CREATE INDEX incident_items_feed ON incident_items (feed, incident_id);
+CREATE INDEX items_feed_sort ON items (feed, coalesce(published_at, fetched_at) DESC, id DESC);
+"""),
     # Retention ([storage] retain_bodies): an old item's body is emptied and the time noted;
     # the partial index finds the bodies still kept by date without scanning pruned rows.
     (10, "item bodies pruned by retention", """

@@ -177,9 +177,12 @@ class IncidentsMixin:
 
     def list_incidents(self, *, since: datetime | None = None, until: datetime | None = None,
                        level: str | None = None, status: str | None = None,
-                       category: str | None = None, limit: int | None = None
-                       ) -> list[Incident]:
-        """Incidents first seen in ``[since, until)``, newest first."""
+                       category: str | None = None, outcome: str | None = None,
+                       feed: str | None = None, text: str | None = None,
+                       limit: int | None = None) -> list[Incident]:
+        """Incidents first seen in ``[since, until)``, newest first; ``feed``: those holding
+        an item of that feed; ``text``: those whose title holds it, or holding an item the
+        full-text index finds for it (every word, as ``search_items``)."""
         where: list[str] = []
         params: list[Any] = []
         if since is not None:
@@ -188,7 +191,7 @@ class IncidentsMixin:
         if until is not None:
             where.append("first_seen < ?")
             params.append(iso(until))
-        for column, value in (("level", level), ("status", status)):
+        for column, value in (("level", level), ("status", status), ("outcome", outcome)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
@@ -196,6 +199,23 @@ class IncidentsMixin:
             where.append("(category = ? OR EXISTS (SELECT 1 FROM json_each(categories) "
                          "WHERE value = ?))")
             params.extend([category, category])
+        if feed is not None:
+            # one range of incident_items_feed (feed, incident_id): no item rows read
+            where.append("id IN (SELECT incident_id FROM incident_items WHERE feed = ?)")
+            params.append(feed)
+        if text is not None:
+            from .search import fts_query, like_pattern
+
+            either = ["title LIKE ? ESCAPE '\\'"]
+            params.append(like_pattern(text))
+            fts = fts_query(text)
+            if fts:
+                # the index's matches (rowids only), each looked up by incident_items' key
+                either.append("id IN (SELECT ii.incident_id FROM items_fts "
+                              "JOIN incident_items ii ON ii.item_id = items_fts.rowid "
+                              "WHERE items_fts MATCH ?)")
+                params.append(fts)
+            where.append("(" + " OR ".join(either) + ")")
         sql = "SELECT * FROM incidents"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -204,6 +224,41 @@ class IncidentsMixin:
             sql += f" LIMIT {int(limit)}"
         with self.lock:
             return [_incident(r) for r in self.db.query(sql, params)]
+
+    def incidents_sources(self, ids: list[int]) -> dict[int, list[str]]:
+        """For each incident, its distinct sources in the order they joined (one query per
+        500 incidents)."""
+        out: dict[int, list[str]] = {i: [] for i in ids}
+        with self.lock:
+            for marks, chunk in id_chunks(ids):
+                for incident_id, feed in self.db.execute(
+                        f"SELECT incident_id, feed, min(seen_at) AS first FROM incident_items "
+                        f"WHERE incident_id IN ({marks}) GROUP BY incident_id, feed "
+                        f"ORDER BY incident_id, first", chunk):
+                    out[incident_id].append(feed)
+        return out
+
+    def resolve_notes(self, ids: list[int]) -> dict[int, str]:
+        """The note of each incident's latest ``resolved`` step (incidents never resolved
+        are absent)."""
+        out: dict[int, str] = {}
+        with self.lock:
+            for marks, chunk in id_chunks(ids):
+                for incident_id, note in self.db.execute(
+                        f"SELECT incident_id, note FROM incident_log WHERE action = 'resolved' "
+                        f"AND incident_id IN ({marks}) ORDER BY id", chunk):
+                    out[incident_id] = note or ""
+        return out
+
+    def incidents_of_items(self, item_ids: list[int]) -> dict[int, int]:
+        """The incident each of these items joined (items in none are absent)."""
+        out: dict[int, int] = {}
+        with self.lock:
+            for marks, chunk in id_chunks(item_ids):
+                out.update(self.db.execute(
+                    f"SELECT item_id, incident_id FROM incident_items WHERE item_id IN ({marks})",
+                    chunk).fetchall())
+        return out
 
     def unacknowledged(self) -> list[Incident]:
         """Open incidents nobody has acknowledged yet (escalation, reminders, clocks)."""

@@ -5,8 +5,12 @@ never found inside 农民工讨薪欠薪. The trigram tokenizer finds substrings
 characters or more, and most Chinese words have two (tests/test_store.py shows both
 failures). We therefore index the *normalized* text (simplified, folded) cut into words by
 jieba's search mode (via jieba-rs), space-separated, under ``unicode61``; queries are cut
-the same way and every token must match. Queries that still find nothing fall back to a
-substring scan.
+the same way and every token must match, ranked by BM25 with the title weighing three
+times the body. Queries that still find nothing fall back to a substring scan of the
+newest items (``SCAN_LIMIT``: the scan reads whole rows, so it is bounded).
+
+``query_terms`` and ``term_spans`` say where a query's words stand in an item's original
+text (through the normalization's offset map), for highlighting.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from typing import Any
 from ..models import Item
 from ..normalize import normalize
 from .db import to_model
+
+# the substring fallback looks at this many of the newest items at most
+SCAN_LIMIT = 20000
 
 
 def tokens(text: str) -> list[str]:
@@ -27,9 +34,43 @@ def tokens(text: str) -> list[str]:
     return rjieba.cut_for_search(normalize(text).text, hmm=False)
 
 
-def _fts_query(query: str) -> str:
-    words = (t for t in tokens(query) if any(ch.isalnum() for ch in t))
+def query_terms(query: str) -> list[str]:
+    """The normalized words of ``query`` that the index is searched for (those holding a
+    letter or digit), plus the whole normalized query when it is more than one word (what
+    the substring fallback looks for)."""
+    words = [t for t in dict.fromkeys(tokens(query)) if any(ch.isalnum() for ch in t)]
+    whole = normalize(query.strip()).text
+    if whole and whole not in words and any(ch.isalnum() for ch in whole):
+        words.append(whole)
+    return words
+
+
+def fts_query(query: str) -> str:
+    """The FTS5 MATCH expression for ``query``: every word, each quoted ("" when none)."""
+    words = dict.fromkeys(t for t in tokens(query) if any(ch.isalnum() for ch in t))
     return " ".join('"' + t.replace('"', '""') + '"' for t in words)
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` for ``LIKE ... ESCAPE '\\'``."""
+    escaped = text.strip().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+    return "%" + escaped + "%"
+
+
+def term_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    """``(start, end)`` offsets in ``text`` as given of every occurrence of ``terms``
+    (normalized words, see :func:`query_terms`) in its normalized form: 歡迎 and ＡＢＣ are
+    found by 欢迎 and abc, 欠 薪 by 欠薪. Overlapping spans are left for the caller to merge."""
+    if not text or not terms:
+        return []
+    norm = normalize(text)
+    out: list[tuple[int, int]] = []
+    for term in terms:
+        pos = norm.text.find(term)
+        while pos >= 0:
+            out.append(norm.span(pos, pos + len(term)))
+            pos = norm.text.find(term, pos + len(term))
+    return sorted(set(out))
 
 
 class SearchMixin:
@@ -43,20 +84,26 @@ class SearchMixin:
                         [item_id, " ".join(tokens(title)), " ".join(tokens(body))])
 
     def search_items(self, query: str, *, limit: int = 50) -> list[Item]:
-        """Items matching every word of ``query``, best match first."""
-        fts = _fts_query(query)
+        """Items matching every word of ``query``, best match first (BM25, the title
+        weighing three times the body; equal ranks newest first)."""
+        fts = fts_query(query)
         rows: list[dict[str, Any]] = []
         with self.lock:
             if fts:
+                # ranked on the index alone; only the rows shown are read from items
+                # (deleted items have left the index)
                 rows = list(self.db.query(
-                    "SELECT items.* FROM items_fts JOIN items ON items.id = items_fts.rowid "
-                    "WHERE items_fts MATCH ? AND items.deleted = 0 "
-                    "ORDER BY bm25(items_fts, 3.0, 1.0), items.id DESC LIMIT ?",
+                    "SELECT items.* FROM (SELECT rowid AS id, bm25(items_fts, 3.0, 1.0) AS rank "
+                    "FROM items_fts WHERE items_fts MATCH ? ORDER BY rank, rowid DESC "
+                    "LIMIT ?) AS hit JOIN items ON items.id = hit.id "
+                    "WHERE items.deleted = 0 ORDER BY hit.rank, hit.id DESC",
                     [fts, int(limit)]))
             if not rows and query.strip():
-                like = "%" + query.strip().replace("%", r"\%").replace("_", r"\_") + "%"
+                like = like_pattern(query)
                 rows = list(self.db.query(
-                    "SELECT * FROM items WHERE deleted = 0 AND (title LIKE ? ESCAPE '\\' "
-                    "OR body LIKE ? ESCAPE '\\') ORDER BY coalesce(published_at, fetched_at) "
-                    "DESC, id DESC LIMIT ?", [like, like, int(limit)]))
+                    "SELECT * FROM (SELECT * FROM items WHERE deleted = 0 "
+                    "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?) "
+                    "WHERE title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\' "
+                    "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?",
+                    [SCAN_LIMIT, like, like, int(limit)]))
         return [to_model(Item, r) for r in rows]
