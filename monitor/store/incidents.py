@@ -231,7 +231,7 @@ class IncidentsMixin:
         out: dict[int, list[str]] = {i: [] for i in ids}
         with self.lock:
             for marks, chunk in id_chunks(ids):
-                for incident_id, feed in self.db.execute(
+                for incident_id, feed, _first in self.db.execute(
                         f"SELECT incident_id, feed, min(seen_at) AS first FROM incident_items "
                         f"WHERE incident_id IN ({marks}) GROUP BY incident_id, feed "
                         f"ORDER BY incident_id, first", chunk):
