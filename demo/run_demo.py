@@ -185,12 +185,13 @@ def main() -> int:
     print("== 订阅源状态 ==")
     print(yuqing("feeds", "status", config=config).stdout.rstrip())
     print("\n== 抓取到的条目 ==")
-    ok = True
+    problems: list[str] = []
     for name, _, note in feeds:
         rows = json.loads(yuqing("items", "list", "--feed", name, "--limit", "100", "--json",
                                  config=config).stdout)
         print(f"\n【{name}】（{note}）{len(rows)} 条")
-        ok = ok and bool(rows)
+        if not rows:
+            problems.append(f"订阅源「{name}」没有抓到条目，请查看上面的状态。")
         for r in rows:
             print(f"  · {r['title']}")
     scored = yuqing("items", "scored", "--min-level", "blue", "--limit", "100", config=config)
@@ -206,9 +207,11 @@ def main() -> int:
     print("\n== 干扰项：含“演练”“演习”“和服务”“招聘”等字样，但没有触发告警级别的规则 ==")
     for r in traps:
         print(f"  · {r['title']}")
-    ok = show_alerts(config, robots, inbox) and ok
+    if not show_alerts(config, robots, inbox):
+        problems.append("提醒环节没有按预期完成（转载合并、升级或验签），请查看上面的记录。")
     handle(config)
-    ok = write_reports(config) and ok
+    if not write_reports(config):
+        problems.append("年度报告没有全部生成，请查看上面的错误。")
     robots.stop()
     inbox.stop()
     print(f"\n演示数据在 {WORK}；可继续尝试：")
@@ -216,10 +219,9 @@ def main() -> int:
     print(f"  .venv/bin/yuqing --config {config} alerts list")
     print(f"  .venv/bin/yuqing --config {config} items search 施工")
     print(f"  .venv/bin/yuqing --config {config} rules test --title '某工地农民工讨薪'")
-    if not ok:
-        print("\n有订阅源没有抓到条目，请查看上面的状态。", file=sys.stderr)
-        return 1
-    return 0
+    for problem in problems:
+        print(f"\n{problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def show_alerts(config: Path, robots: RobotReceiver, inbox: SmtpInbox) -> bool:
@@ -305,7 +307,8 @@ def write_reports(config: Path) -> bool:
         target = out / f"舆情工作报告-{year}.{fmt}"
         r = yuqing("report", "annual", "--year", year, "--format", fmt, "-o", str(target),
                    config=config, check=False)
-        print(f"  {(r.stdout or r.stderr).strip()}")
+        for line in (r.stdout + r.stderr).strip().splitlines():
+            print(f"  {line}")
         ok = ok and r.returncode == 0 and target.exists()
     md = out / f"舆情工作报告-{year}.md"
     if md.exists():

@@ -71,3 +71,5 @@ def _write(state: Invocation, year: int | None, since: str | None, until: str | 
     if written.charts_dir is not None:
         line += f"（图表在 {written.charts_dir}）"
     click.echo(line)
+    for warning in written.warnings:
+        click.echo(f"警告：{warning}", err=True)

@@ -48,8 +48,10 @@ TOP_FEEDS = 3                # feeds named in the coverage prose
 MAX_RULE_CHANGES = 20        # rule changes listed in the table (the most recent)
 
 
-def compose(stats: Stats) -> Document:
-    b = _Builder()
+def compose(stats: Stats, *, charts: bool = True) -> Document:
+    """The report section of ``stats``; with ``charts=False`` (no CJK font to draw them) the
+    document has no figures and the prose names none."""
+    b = _Builder(charts=charts)
     b.blocks.append(Paragraph(opening(stats)))
     _coverage(b, stats)
     _overview(b, stats)
@@ -64,7 +66,8 @@ def compose(stats: Stats) -> Document:
 class _Builder:
     """Numbers headings (一、 and （一）), tables (表1) and charts (图1) as they are added."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, charts: bool = True) -> None:
+        self.with_charts = charts
         self.blocks: list[Block] = []
         self.h1 = 0
         self.h2 = 0
@@ -94,10 +97,19 @@ class _Builder:
         return caption.split(" ")[0]
 
     def chart(self, key: str, title: str, data: MonthlySeries | CategorySeries | TimingSeries
-              ) -> str:
+              ) -> str | None:
+        """Add a chart; its reference (图N), or None when the document has no charts."""
+        if not self.with_charts:
+            return None
         self.charts += 1
         self.blocks.append(Chart(key, f"图{self.charts} {title}", data))
         return f"图{self.charts}"
+
+
+def see(*refs: str | None) -> str:
+    """「（见表1、图2）」 for the tables and charts that exist; empty when none does."""
+    named = [r for r in refs if r]
+    return f"（见{'、'.join(named)}）" if named else ""
 
 
 # ---- the opening --------------------------------------------------------------------------
@@ -213,7 +225,7 @@ def _overview(b: _Builder, stats: Stats) -> None:
         if quiet:
             text += f"；{num(len(quiet))}个月份未发现舆情"
         fig = b.chart("monthly", "各月舆情数量（按级别）", series)
-        b.para(text + f"（见{fig}）。")
+        b.para(text + see(fig) + "。")
     else:
         b.chart("monthly", "舆情数量（按级别）", series)
 
@@ -226,7 +238,7 @@ def _overview(b: _Builder, stats: Stats) -> None:
     rows.append(["合计", num(sum(cats.counts)), share(sum(cats.counts), total) or "—"])
     tab = b.table("舆情类别分布", ["类别", "舆情（起）", "占比"], rows)
     fig = b.chart("categories", "各类别舆情数量", cats)
-    b.para(f"按类别分，{listing(parts)}（见{tab}、{fig}）。")
+    b.para(f"按类别分，{listing(parts)}{see(tab, fig)}。")
 
 
 # ---- 三、处置时效情况 -------------------------------------------------------------------------
@@ -268,7 +280,7 @@ def _timeliness(b: _Builder, stats: Stats) -> None:
         fig = None
         if any(v is not None for v in (*series.ack_median, *series.resolve_median)):
             fig = b.chart("timing", "各级别舆情认领与办结用时", series)
-        b.para(_timing_prose(stats) + f"（见{tab}{'、' + fig if fig else ''}）。")
+        b.para(_timing_prose(stats) + see(tab, fig) + "。")
     outcomes = stats.incidents_by_outcome
     if outcomes:
         parts = [f"{outcome_name(code)}{num(n)}起" for code, n in outcomes.items()
