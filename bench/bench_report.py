@@ -244,6 +244,10 @@ def main() -> int:
     print(f"database: {size / 2**20:,.0f} MiB for {args.items:,} items "
           f"({size / 2**20 / (args.items / 1e6):,.0f} MiB per million items, with the "
           "full-text index and one audit event per item)")
+    with sqlite3.connect(db) as con:                   # where the space goes (dbstat)
+        parts = con.execute("SELECT name, SUM(pgsize) AS s FROM dbstat GROUP BY name "
+                            "ORDER BY s DESC LIMIT 8").fetchall()
+    print("  largest: " + ", ".join(f"{n} {s / 2**20:,.0f} MiB" for n, s in parts))
 
     from click.testing import CliRunner
 
@@ -277,6 +281,10 @@ def main() -> int:
           "--level", "orange", "--json"]),
         ("incidents list --status open --category 安全生产 --json",
          ["incidents", "list", "--status", "open", "--category", "安全生产", "--json"]),
+        ("incidents list --text 坍塌 --since 2026-01-01 --json",
+         ["incidents", "list", "--text", "坍塌", "--since", "2026-01-01", "--json"]),
+        ("incidents list --feed 来源03 --outcome 误报 --json",
+         ["incidents", "list", "--feed", "来源03", "--outcome", "误报", "--json"]),
         ("items search 欠薪 滨江 --json", ["items", "search", "欠薪 滨江", "--json"]),
         ("items search 坍塌 (human)", ["items", "search", "坍塌"]),
     ]
@@ -284,6 +292,10 @@ def main() -> int:
         t = timed(lambda argv=argv: run(*argv))
         print(f"{label}: {t * 1000:,.0f} ms (target < 200 ms)"
               + ("" if t < 0.2 else "  未达标 below target"))
+    ledger = work / "台账-2025.xlsx"
+    t = timed(lambda: run("incidents", "list", "--since", "2025-01-01", "--until", "2026-01-01",
+                          "--format", "xlsx", "-o", str(ledger)), runs=3)
+    print(f"incidents list for 2025 --format xlsx (舆情台账): {t:,.2f} s")
     for fmt in ("docx", "md", "html"):
         out = work / f"report-2025.{fmt}"
         t = timed(lambda fmt=fmt, out=out: run("report", "annual", "--year", "2025",

@@ -309,3 +309,18 @@ def test_prose_blocks_have_no_unfilled_values():
         for p in compose(stats).blocks:
             if isinstance(p, Paragraph):
                 assert "None" not in p.text and "{" not in p.text, p.text
+
+
+def test_the_first_rule_set_is_its_introduction_not_an_adjustment():
+    stats = full_stats()
+    first = replace(stats.rule_changes[0], initial=True,
+                    changed=["00-本单位.yaml", "10-安全生产.yaml"])
+    only_first = compose(replace(stats, rule_changes=[first]))
+    text = "\n".join(p.text for p in only_first.paragraphs)
+    assert "2026年2月10日建立监测规则库，首批启用监测规则8条（规则文件2个），此后未作调整。" in text
+    assert "调整监测规则" not in text
+    table = next(t for t in only_first.tables if t.caption.endswith("监测规则版本记录"))
+    assert table.rows[0][4] == "首次启用（规则文件2个）"
+    both = compose(replace(stats, rule_changes=[first, stats.rule_changes[1]]))
+    text = "\n".join(p.text for p in both.paragraphs)
+    assert "首批启用监测规则8条（规则文件2个）；全年共调整监测规则1次，涉及规则1条；目前启用监测规则9条" in text

@@ -76,7 +76,7 @@ def test_response_times_medians_percentiles_and_clock_shares(seeded) -> None:
 
 
 def test_rules_staff_alerts_feeds_and_rule_changes(seeded) -> None:
-    _, _, s = seeded
+    cfg, store, s = seeded
     assert [(r.rule, r.incidents, r.false_positives) for r in s.rules] == [
         ("wage", 2, 2), ("collapse", 3, 1), ("noise", 0, 0)]
     assert s.rules[0].precision == 0.0
@@ -91,7 +91,12 @@ def test_rules_staff_alerts_feeds_and_rule_changes(seeded) -> None:
     assert not feeds["甲源"].dead and feeds["甲源"].items == 6
     assert (feeds["乙源"].fetches, feeds["乙源"].ok, feeds["乙源"].share) == (2, 0, 0.0)
     assert s.dead_feeds == ["乙源"]
-    assert [(c.version, c.actor) for c in s.rule_changes] == [("v1", "王五"), ("v2", "王五")]
+    # v0 (December 2025) was the first rule set: 2026's versions are both adjustments
+    assert [(c.version, c.actor, c.initial) for c in s.rule_changes] == [
+        ("v1", "王五", False), ("v2", "王五", False)]
+    since_start = compute(store, between(bj(2025, 12, 1), bj(2027, 1, 1)),
+                          config=load_config(cfg), now=NOW)
+    assert [(c.version, c.initial) for c in since_start.rule_changes][0] == ("v0", True)
     assert [t.id for t in s.typical] == [1, 2, 3, 4, 5, 6]
     assert s.typical[0].handling == "已会同住建部门核实并公开回应"
     assert s.typical[0].outcome == "responded" and s.typical[4].outcome is None

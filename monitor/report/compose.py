@@ -346,21 +346,32 @@ def _typical(b: _Builder, stats: Stats) -> None:
 def _rules(b: _Builder, stats: Stats) -> None:
     b.heading("规则与工作机制维护情况")
     scope = scope_word(stats.period)
-    changes = stats.rule_changes
+    versions = stats.rule_changes
+    changes = [c for c in versions if not c.initial]
+    first = next((c for c in versions if c.initial), None)
+    text = ""
+    if first is not None:
+        text = (f"{date_cn(first.at)}建立监测规则库，首批启用监测规则{num(first.rules)}条"
+                f"（规则文件{num(len(first.changed))}个）")
     if changes:
         touched = sorted({r for c in changes for r in c.changed})
         # the store records changed rule files (or rule ids): name what was counted
         files = all(t.endswith((".yaml", ".yml")) for t in touched)
         what = f"规则文件{num(len(touched))}个" if files else f"规则{num(len(touched))}条"
-        b.para(f"{scope}共调整监测规则{num(len(changes))}次，涉及{what}；"
-               f"目前启用监测规则{num(changes[-1].rules)}条。规则每次调整均经校验后生效，"
-               "并留存版本记录。")
-        shown = changes[-MAX_RULE_CHANGES:]
+        text += (f"{'；' if text else ''}{scope}共调整监测规则{num(len(changes))}次，涉及{what}；"
+                 f"目前启用监测规则{num(changes[-1].rules)}条。规则每次调整均经校验后生效，"
+                 "并留存版本记录。")
+    elif first is not None:
+        text += "，此后未作调整。规则经校验后生效，并留存版本记录。"
+    if versions:
+        b.para(text)
+        shown = versions[-MAX_RULE_CHANGES:]
         rows = [[date_cn(c.at), c.version[:12], c.actor or "—", num(c.rules),
-                 listing(c.changed) or "—"] for c in shown]
-        note = (f"注：共{num(len(changes))}次调整，列出最近{num(len(shown))}次。"
-                if len(shown) < len(changes) else None)
-        b.table("监测规则调整记录", ["时间", "版本", "调整人", "规则数", "调整内容"], rows, note)
+                 f"首次启用（规则文件{num(len(c.changed))}个）" if c.initial
+                 else listing(c.changed) or "—"] for c in shown]
+        note = (f"注：共{num(len(versions))}个版本，列出最近{num(len(shown))}个。"
+                if len(shown) < len(versions) else None)
+        b.table("监测规则版本记录", ["时间", "版本", "操作人", "规则数", "内容"], rows, note)
     else:
         b.para(f"{scope}监测规则未作调整。")
     checked = [r for r in stats.rules if r.incidents > 0]   # rules with resolved incidents

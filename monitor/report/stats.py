@@ -102,6 +102,7 @@ class RuleChange:
     actor: str | None
     rules: int
     changed: list[str]                       # rule ids added, changed or removed
+    initial: bool = False                    # the first rule set ever loaded, not a change
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,7 @@ def compute(store: Store, period: Period, *, config: Config, now: datetime) -> S
         feeds=feeds,
         dead_feeds=[f.name for f in feeds if f.dead],
         rule_changes=[RuleChange(r["loaded_at"], r["version"], r["actor"], r["rules"],
-                                 r["changed"])
+                                 r["changed"], r["initial"])
                       for r in store.ruleset_changes(period.since, period.until)],
         staff=[StaffWork(n, a, r) for n, (a, r) in sorted(
             staff.items(), key=lambda kv: (-(kv[1][0] + kv[1][1]), kv[0]))],

@@ -103,10 +103,13 @@ class ReportingMixin:
     def ruleset_changes(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
         with self.lock:
             rows = list(self.db.query(
-                "SELECT version, loaded_at, actor, rules, changed FROM ruleset_versions "
+                "SELECT version, loaded_at, actor, rules, changed, NOT EXISTS (SELECT 1 FROM "
+                "ruleset_versions AS e WHERE e.rowid < v.rowid) AS initial "
+                "FROM ruleset_versions AS v "
                 "WHERE loaded_at >= ? AND loaded_at < ? ORDER BY loaded_at, rowid",
                 [iso(since), iso(until)]))
         for r in rows:
             r["loaded_at"] = parse_iso(r["loaded_at"])
             r["changed"] = json.loads(r["changed"] or "[]")
+            r["initial"] = bool(r["initial"])
         return rows
