@@ -96,7 +96,8 @@ def test_rules_staff_alerts_feeds_and_rule_changes(seeded) -> None:
         ("v1", "王五", False), ("v2", "王五", False)]
     since_start = compute(store, between(bj(2025, 12, 1), bj(2027, 1, 1)),
                           config=load_config(cfg), now=NOW)
-    assert [(c.version, c.initial) for c in since_start.rule_changes][0] == ("v0", True)
+    assert [(c.version, c.initial) for c in since_start.rule_changes] == [
+        ("v0", True), ("v1", False), ("v2", False)]
     assert [t.id for t in s.typical] == [1, 2, 3, 4, 5, 6]
     assert s.typical[0].handling == "已会同住建部门核实并公开回应"
     assert s.typical[0].outcome == "responded" and s.typical[4].outcome is None
