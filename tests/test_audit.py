@@ -56,6 +56,21 @@ def test_the_whole_story_is_in_the_log_and_the_chain_holds(world: World) -> None
         ("incident.acknowledged", str(story["id"])), ("incident.resolved", str(story["id"]))]
     assert mine[0]["details"]["note"] == "已联系项目部"
     assert mine[1]["details"]["note"] == "项目部已回应"
+    # one incident's whole story, and nothing of another that shares its number
+    shown = cli.json("incidents", "show", str(story["id"]))
+    mine_items = {str(e["id"]) for e in shown["entries"]}
+    told = cli.json("log", "list", "--incident", str(story["id"]))
+    assert {e["subject"] for e in told if e["kind"].startswith("item.")} == mine_items
+    assert {e["subject"] for e in told if e["kind"].startswith("incident.")} == {
+        str(story["id"])}
+    alerts = [e for e in told if e["kind"].startswith("alert.")]
+    assert alerts and all(e["details"]["incident"] == story["id"] for e in alerts)
+    assert {e["kind"] for e in told} >= {"item.stored", "incident.opened", "alert.sent",
+                                        "incident.acknowledged", "incident.resolved"}
+    others = [e for e in events if e["subject"] == str(story["id"]) and e not in told]
+    assert others, "the number is also some item's or alert's: --subject alone mixes them"
+    human = cli("log", "list", "--incident", str(story["id"]))
+    assert f"事件#{story['id']}" in human.stdout and "条目#" in human.stdout
     silence = cli.json("log", "list", "--kind", "silence.added")
     assert silence[0]["actor"] == "王五"
     assert silence[0]["details"]["value"] == "环境扰民"

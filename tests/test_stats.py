@@ -146,3 +146,21 @@ def test_stats_command_json_and_text(seeded) -> None:
     assert "认领用时中位数 30分钟、90分位 46分钟" in text.stdout     # red: 1800 s, 2760 s
     bad = cli("stats", "--year", "2026", "--since", "2026-01-01")
     assert bad.exit_code == 2
+
+
+def test_the_headline_figures_trace_to_incidents_list(seeded) -> None:
+    """What the report says (较大及以上X起, X起 in a category, 误报X起) is what a report
+    writer gets back from ``incidents list`` with the same period."""
+    cfg, _, s = seeded
+    cli = Cli(cfg)
+    year = ("--since", "2026-01-01", "--until", "2027-01-01")
+    assert len(cli.json("incidents", "list", *year)) == s.incidents_total
+    serious = cli.json("incidents", "list", *year, "--min-level", "较大")
+    assert len(serious) == s.incidents_serious > 0
+    assert {i["level"] for i in serious} <= {"yellow", "orange", "red"}
+    assert len(cli.json("incidents", "list", *year, "--min-level", "red")) == \
+        s.incidents_by_level["red"]
+    for c in s.incidents_by_category:
+        assert len(cli.json("incidents", "list", *year, "--category", c.key)) == c.count
+    assert len(cli.json("incidents", "list", *year, "--outcome", "误报")) == \
+        s.incidents_by_outcome.get("false_positive", 0)

@@ -320,6 +320,8 @@ ALL_LIMIT_OPTION = click.option("--limit", default=None, type=click.IntRange(min
 @SINCE_OPTION
 @click.option("--until", default=None, metavar="日期", help="截止日期（不含），按首次发现时间")
 @click.option("--level", default=None, metavar="级别", help=f"只看这一级别：{LEVEL_HELP}")
+@click.option("--min-level", default=None, metavar="级别",
+              help="只看这一级别及以上（如 yellow：较大及以上，与报告中的口径相同）")
 @click.option("--status", default=None, metavar="状态", help=f"只看这一状态：{STATUS_HELP}")
 @click.option("--category", default=None, metavar="类别", help="只看这一类别（如 安全生产）")
 @click.option("--text", default=None, metavar="词语",
@@ -331,7 +333,7 @@ ALL_LIMIT_OPTION = click.option("--limit", default=None, type=click.IntRange(min
 @JSON_OPTION
 @pass_invocation
 def incidents_list(state: Invocation, since: str | None, until: str | None, level: str | None,
-                   status: str | None, category: str | None, text: str | None,
+                   min_level: str | None, status: str | None, category: str | None, text: str | None,
                    outcome: str | None, feed_name: str | None, limit: int | None,
                    fmt: str | None, output: Path | None, as_json: bool) -> None:
     """列出舆情事件，最近有动静的在前；--since/--until 按首次发现时间筛选。
@@ -346,6 +348,7 @@ def incidents_list(state: Invocation, since: str | None, until: str | None, leve
     since_dt = parse_when(since, param="--since")
     until_dt = parse_when(until, param="--until")
     level_c = level_code(level) if level is not None else None
+    min_c = level_code(min_level) if min_level is not None else None
     status_c = status_code(status, INCIDENT_STATUS_NAMES, "状态") if status is not None else None
     outcome_c = status_code(outcome, OUTCOMES, "办结结果") if outcome is not None else None
     if text is not None and not text.strip():
@@ -353,7 +356,7 @@ def incidents_list(state: Invocation, since: str | None, until: str | None, leve
     with open_store(state) as store:
         rows = store.list_incidents(since=since_dt, until=until_dt, level=level_c,
                                     status=status_c, category=category, outcome=outcome_c,
-                                    feed=feed_name, text=text, limit=limit)
+                                    feed=feed_name, text=text, min_level=min_c, limit=limit)
         if fmt is not None:
             from ..report.ledger import incident_ledger
 

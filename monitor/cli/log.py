@@ -21,6 +21,7 @@ def log_group() -> None:
     示例：
       yuqing log list --since 2026-01-01 --kind incident
       yuqing log list --actor 张三
+      yuqing log list --incident 12
       yuqing log verify
     """
 
@@ -57,6 +58,17 @@ def _details(e: Any) -> str:
     return "" if d is None else str(d)
 
 
+# numbered subjects say what they number: 条目 8, 事件 5 and 告警 5 are three things
+NUMBERED = {"item": "条目", "incident": "事件", "alert": "告警"}
+
+
+def _subject(e: Any) -> str:
+    if not e.subject:
+        return "—"
+    family = NUMBERED.get(e.kind.split(".", 1)[0])
+    return f"{family}#{e.subject}" if family and e.subject.isdigit() else str(e.subject)
+
+
 @log_group.command("list")
 @click.option("--since", default=None, metavar="日期", help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
 @click.option("--until", default=None, metavar="日期", help="截止日期（不含）")
@@ -66,13 +78,17 @@ def _details(e: Any) -> str:
               + "，或具体类型：" + "、".join(AUDIT_KINDS))
 @click.option("--actor", default=None, metavar="操作人", help="只看这个人（或 system）做的")
 @click.option("--subject", default=None, metavar="对象",
-              help="只看这个对象（事件编号、订阅源名称、告警编号……）")
+              help="只看这个对象（订阅源名称、规则文件……；条目、事件、告警各有编号，"
+                   "同一个数字可能分属三者，按事件核对请用 --incident）")
+@click.option("--incident", type=click.IntRange(min=1), default=None, metavar="编号",
+              help="一起舆情事件的全部记录：事件本身的每一步、它的告警和它所含条目的入库")
 @click.option("--limit", default=200, type=click.IntRange(min=0), metavar="N",
               help="最多显示多少条（默认 200，0 为不限）")
 @JSON_OPTION
 @pass_invocation
 def log_list(state: Invocation, since: str | None, until: str | None, kinds: tuple[str, ...],
-             actor: str | None, subject: str | None, limit: int, as_json: bool) -> None:
+             actor: str | None, subject: str | None, incident: int | None, limit: int,
+             as_json: bool) -> None:
     """列出审计日志，按时间先后；时间为北京时间。
 
     给了 --since 时从那时起列出；没给时列出最近的 N 条（--limit）。
@@ -84,7 +100,8 @@ def log_list(state: Invocation, since: str | None, until: str | None, kinds: tup
     with open_store(state) as store:
         # from --since onwards; without it, the newest (like tail), still oldest first
         events = store.list_log(since=start, until=end, kinds=_kinds(kinds) or None,
-                                actor=actor, subject=subject, limit=limit or None,
+                                actor=actor, subject=subject, incident=incident,
+                                limit=limit or None,
                                 newest_first=start is None)
         if start is None:
             events.reverse()
@@ -96,7 +113,7 @@ def log_list(state: Invocation, since: str | None, until: str | None, kinds: tup
         return
     table(["编号", "时间", "类型", "对象", "操作人", "详情"],
           [[str(e.id), for_people(e.at, seconds=True), AUDIT_KINDS.get(e.kind, e.kind),
-            cut(e.subject or "—", 20), cut(e.actor or "—", 12), cut(_details(e), 70)]
+            cut(_subject(e), 20), cut(e.actor or "—", 12), cut(_details(e), 70)]
            for e in events])
 
 

@@ -122,11 +122,13 @@ class AuditMixin:
 
     def list_log(self, *, since: datetime | None = None, until: datetime | None = None,
                  kinds: list[str] | None = None, actor: str | None = None,
-                 subject: str | None = None, limit: int | None = None,
-                 newest_first: bool = False) -> list[Event]:
+                 subject: str | None = None, incident: int | None = None,
+                 limit: int | None = None, newest_first: bool = False) -> list[Event]:
         """Events in the period (``until`` exclusive); ``kinds`` may end in ``.`` or ``*``
-        to take a whole family (``incident.`` is every incident event)."""
-        where, params = ["1"], []
+        to take a whole family (``incident.`` is every incident event). ``incident`` takes
+        the whole story of one incident: its own events, its alerts' and its items'."""
+        where: list[str] = ["1"]
+        params: list[str | int | None] = []
         if since is not None:
             where.append("at >= ?")
             params.append(iso(since))
@@ -149,6 +151,18 @@ class AuditMixin:
         if subject is not None:
             where.append("subject = ?")
             params.append(subject)
+        if incident is not None:
+            # kind ranges rather than LIKE, so each part is read through events_subject or
+            # events_kind; details are JSON except for old free-text rows (CASE guards them)
+            where.append(
+                "id IN (SELECT id FROM events WHERE subject = ? AND kind >= 'incident.' "
+                "AND kind < 'incident/' "
+                "UNION SELECT id FROM events WHERE kind >= 'alert.' AND kind < 'alert/' AND "
+                "CASE WHEN json_valid(data) THEN json_extract(data, '$.incident') END = ? "
+                "UNION SELECT id FROM events WHERE kind >= 'item.' AND kind < 'item/' AND "
+                "subject IN (SELECT CAST(item_id AS TEXT) FROM incident_items "
+                "WHERE incident_id = ?))")
+            params += [str(incident), incident, incident]
         sql = (f"SELECT id, at, kind, subject, actor, data FROM events WHERE "
                f"{' AND '.join(where)} ORDER BY id {'DESC' if newest_first else 'ASC'}")
         if limit:

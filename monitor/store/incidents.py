@@ -179,7 +179,8 @@ class IncidentsMixin:
                        level: str | None = None, status: str | None = None,
                        category: str | None = None, outcome: str | None = None,
                        feed: str | None = None, text: str | None = None,
-                       limit: int | None = None) -> list[Incident]:
+                       min_level: str | None = None, limit: int | None = None
+                       ) -> list[Incident]:
         """Incidents first seen in ``[since, until)``, newest first; ``feed``: those holding
         an item of that feed; ``text``: those whose title holds it, or holding an item the
         full-text index finds for it (every word, as ``search_items``)."""
@@ -195,6 +196,12 @@ class IncidentsMixin:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if min_level is not None:
+            from ..models import LEVELS, level_rank
+
+            at_least = [lv for lv in LEVELS if level_rank(lv) >= level_rank(min_level)]
+            where.append(f"level IN ({', '.join('?' * len(at_least))})")
+            params.extend(at_least)
         if category is not None:
             where.append("(category = ? OR EXISTS (SELECT 1 FROM json_each(categories) "
                          "WHERE value = ?))")
