@@ -375,7 +375,19 @@ class WebConfig(_Section):
     enabled: StrictBool = False
     listen: str = "127.0.0.1:8700"
     base_url: str | None = None
-    secret_env: SecretEnv = "YUQING_WEB_SECRET"
+    secret_env: SecretEnv = "YUQING_WEB_SECRET"   # signs sessions and action links
+    link_ttl: Duration = Field(default=7 * 86400.0, gt=0)    # an alert's link works so long
+    session_ttl: Duration = Field(default=12 * 3600.0, gt=0)  # a login lasts so long
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str | None) -> str | None:
+        return None if v is None else check_http_url(v)
+
+    @property
+    def secure(self) -> bool:
+        """Served over HTTPS (by base_url): cookies then carry ``Secure``."""
+        return bool(self.base_url and self.base_url.startswith("https://"))
 
     @field_validator("listen")
     @classmethod

@@ -3,7 +3,8 @@
 APScheduler's ``AsyncIOScheduler`` runs one date-triggered job per feed, re-armed after
 each run at the time the pipeline stored on the feed (so a restart resumes the schedule),
 a health tick (schedule watchdog, database file check) and the rules reload. What the jobs
-run on is :class:`~monitor.runtime.Services`; one daemon per database (a lock file);
+run on is :class:`~monitor.runtime.Services`; with ``[web] enabled`` the console
+(``monitor.web``) serves in the same loop. One daemon per database (a lock file);
 SIGTERM and SIGINT stop everything within seconds.
 """
 
@@ -80,6 +81,7 @@ class Daemon:
         self.signalled_early: list[int] = []      # signals received before the loop ran
         self.rt: Services | None = None
         self.scheduler: Any = None  # AsyncIOScheduler, imported when the daemon runs
+        self.console: Any = None    # monitor.web.server.Console when [web] enabled
 
     def request_stop(self) -> None:
         self.stopping.set()
@@ -94,6 +96,10 @@ class Daemon:
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
         from apscheduler.schedulers.asyncio import AsyncIOScheduler  # not needed by one-shots
 
+        if self.config.web.enabled:     # a missing signing key stops us before anything runs
+            from .web.server import web_secret
+
+            web_secret(self.config)
         lock = DaemonLock(self.config.storage.path)
         lock.acquire()
         try:
@@ -130,6 +136,12 @@ class Daemon:
                 self.scheduler.add_job(self.notifier.notify, "interval", seconds=wd,
                                        args=["WATCHDOG=1"], id="watchdog")
             self.scheduler.start()
+            if self.config.web.enabled:
+                from .web.server import Console
+
+                self.console = Console(self.config, clock=self.now,
+                                       config_path=self.config.source)
+                await self.console.start()
             enabled = sum(1 for f in self.config.feeds if f.enabled)
             log.info("守护进程已启动 feeds=%d database=%s pid=%d", enabled,
                      self.config.storage.path, os.getpid())
@@ -300,6 +312,9 @@ class Daemon:
     async def _shutdown(self) -> None:
         log.info("守护进程正在停止")
         self.notifier.notify("STOPPING=1")
+        if self.console is not None:
+            with contextlib.suppress(Exception):   # the console must not hold up the stop
+                await self.console.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()  # no new runs; the ones in flight get STOP_GRACE to finish
         if self._inflight:

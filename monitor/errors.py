@@ -22,6 +22,7 @@ Only ``monitor.cli`` (and the web layer) turn these into user-facing messages.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class MonitorError(Exception):
@@ -154,3 +155,22 @@ class DeliveryError(MonitorError):
 class ReportError(MonitorError):
     """A report cannot be written: no font that shows Chinese for its charts, an unknown
     format, or an output path that cannot be used. The message names the fix."""
+
+
+class AccountError(MonitorError):
+    """A console account that cannot be made or changed as asked (a taken name, an unknown
+    role, a password too short)."""
+
+
+class LoginError(MonitorError):
+    """A refused login: wrong name or password (never saying which), a disabled account, or
+    one locked after repeated failures (``locked_until`` says till when)."""
+
+    def __init__(self, message: str, *, locked_until: datetime | None = None) -> None:
+        self.locked_until = locked_until
+        super().__init__(message)
+
+
+class LinkError(MonitorError):
+    """A signed action link that cannot act: altered, expired, already used, or for an
+    incident or person that no longer exists. The message is the page the user sees."""

@@ -234,6 +234,18 @@ DELIVERY_KINDS: dict[str, str] = {
 # acknowledged or resolved before it went out.
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "held", "digested", "muted",
                      "capped", "cancelled")
+# every state an outbox row can be in, as people read it
+DELIVERY_STATUS_NAMES: dict[str, str] = {
+    "pending": "待发送",
+    "sending": "发送中",
+    "sent": "已发送",
+    "failed": "失败",
+    "held": "等待汇总",
+    "digested": "已汇总发送",
+    "muted": "已静默",
+    "capped": "超出频率",
+    "cancelled": "已取消",
+}
 CHANNELS = ("email", "webhook", "wecom", "dingtalk", "feishu")
 CHANNEL_NAMES: dict[str, str] = {
     "email": "邮件",
@@ -363,9 +375,44 @@ AUDIT_KINDS: dict[str, str] = {
     "user.added": "添加控制台用户",
     "user.login": "控制台登录",
     "user.login_failed": "控制台登录失败",
+    "user.locked": "控制台账号锁定（多次登录失败）",
+    "user.logout": "控制台退出",
+    "user.changed": "修改控制台用户",
+    "user.link_used": "通过提醒链接操作",
+    "user.link_refused": "提醒链接被拒绝",
+    "feed.added": "添加订阅源",
+    "feed.edited": "修改订阅源",
+    "feed.disabled": "停用订阅源",
+    "rules.edited": "在控制台修改规则文件",
+    "report.generated": "生成报告",
 }
 AUDIT_FAMILIES: dict[str, str] = {
     "item": "条目", "incident": "舆情事件", "alert": "告警", "silence": "静默",
     "rules": "规则", "feed": "订阅源", "problem": "系统问题", "daemon": "守护进程",
     "config": "配置", "retention": "保留期", "db": "数据库", "user": "用户",
 }
+
+
+# Web-console roles: staff handle incidents; admins also tend rules, feeds, users and
+# silences; reporters read everything and generate reports but change nothing.
+ROLES: dict[str, str] = {"staff": "监测人员", "admin": "管理员", "reporter": "报告撰写人"}
+
+
+@dataclass
+class User:
+    """A web-console account (the password only as its argon2 hash)."""
+
+    name: str
+    role: str
+    password_hash: str
+    created_at: datetime
+    updated_at: datetime
+    disabled_at: datetime | None = None
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    last_login_at: datetime | None = None
+    session_epoch: int = 0        # bumped on a password change or disable: old cookies die
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None

@@ -15,13 +15,13 @@ PKG = ROOT / "monitor"
 
 # The layers, lowest first. Shared modules may be imported by anything; a stage only by
 # later stages and the wiring; the wiring tiers only by later tiers (pipeline < runtime <
-# daemon < cli/web). Infrastructure (process, logging and display helpers) serves the
-# wiring and imports no tier itself.
+# web < daemon < cli: the daemon runs the console). Infrastructure (process, logging and
+# display helpers) serves the wiring and imports no tier itself.
 SHARED = {"models", "errors", "config", "config_errors", "durations", "redact", "timefmt",
           "__version__"}  # the package root holds only the version
 STAGES = ["fetch", "schedule", "parse", "normalize", "store", "rules", "rulekeeper", "score",
-          "backtest", "incidents", "alerts", "report"]
-TIERS = ["pipeline", "runtime", "daemon", "cli", "web"]
+          "backtest", "incidents", "alerts", "report", "accounts"]
+TIERS = ["pipeline", "runtime", "web", "daemon", "cli"]
 INFRA = {"workers", "sdnotify", "logsetup", "terminal", "opml", "scaffold", "__init__",
          "__main__"}
 

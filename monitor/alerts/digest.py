@@ -68,7 +68,7 @@ def queue_digests(planner: Planner, now: datetime) -> int:
             target = next((t for t in targets_of(staff, config) if t.channel == channel),
                           None) if staff else None
             if incidents and target is not None:
-                pairs = [(inc, incident_url(config, inc.id, name)) for inc in incidents]
+                pairs = [(inc, incident_url(config, inc.id, name, now=now)) for inc in incidents]
                 message = render_digest(pairs, since=last, now=now)
                 due = quiet_until(config, name, [], now) or now
                 if store.add_delivery(kind="digest", recipient=name, channel=channel,

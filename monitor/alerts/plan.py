@@ -68,7 +68,7 @@ class Planner:
                 message = render_incident(
                     kind, inc, self.evidence(inc, item_id),
                     sources=self.store.incident_sources(inc.id),
-                    url=incident_url(self.config, inc.id, person.name), note=note,
+                    url=incident_url(self.config, inc.id, person.name, now=now), note=note,
                     previous=previous, now=now)
             if self.store.add_delivery(
                     kind=kind, recipient=person.name, channel=target.channel, message=message,

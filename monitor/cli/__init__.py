@@ -6,7 +6,20 @@ engine, the daemon) only inside the commands that need them, so ``yuqing --help`
 
 from __future__ import annotations
 
-from . import alerts, db, feeds, incidents, items, log, report, rules, running, setup, stats  # noqa: F401  (each registers its commands)
+from . import (  # noqa: F401  (each registers its commands)
+    alerts,
+    db,
+    feeds,
+    incidents,
+    items,
+    log,
+    report,
+    rules,
+    running,
+    setup,
+    stats,
+    users,
+)
 from .app import main
 
 __all__ = ["main"]

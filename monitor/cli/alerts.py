@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ..errors import HandlingError
-from ..models import CHANNEL_NAMES, DELIVERY_KINDS, Delivery
+from ..models import CHANNEL_NAMES, DELIVERY_KINDS, DELIVERY_STATUS_NAMES, Delivery
 from ..terminal import show
 from ..timefmt import for_json, for_people
 from . import incidents as _incidents
@@ -30,18 +30,6 @@ from .app import (
 from .incidents import ALL_LIMIT_OPTION, cut, open_existing, status_code, table
 from .options import JSON_OPTION
 
-# every state an outbox row can be in (models.DELIVERY_STATUSES), as people read it
-DELIVERY_STATUS_NAMES = {
-    "pending": "待发送",
-    "sending": "发送中",
-    "sent": "已发送",
-    "failed": "失败",
-    "held": "等待汇总",
-    "digested": "已汇总发送",
-    "muted": "已静默",
-    "capped": "超出频率",
-    "cancelled": "已取消",
-}
 SCOPE_NAMES = {"category": "类别", "rule": "规则", "incident": "事件"}
 
 

@@ -221,8 +221,7 @@ def _level(code: str | None) -> str:
 
 def _print_detail(d: dict[str, Any], at: datetime) -> None:
     from ..durations import describe_duration
-    from ..models import CHANNEL_NAMES, DELIVERY_KINDS
-    from .alerts import DELIVERY_STATUS_NAMES
+    from ..models import CHANNEL_NAMES, DELIVERY_KINDS, DELIVERY_STATUS_NAMES
 
     def t(value: str | None) -> str:
         return for_people(_when(value))

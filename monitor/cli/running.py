@@ -55,3 +55,39 @@ def fetch(state: Invocation, feed_name: str | None, as_json: bool) -> None:
         else:
             click.echo(f"✗ {o.name}：{o.error}")
     click.echo(f"共新增 {total} 条")
+
+
+@main.command("web")
+@click.option("--listen", default=None, metavar="主机:端口",
+              help="监听地址（默认取 [web] listen）")
+@pass_invocation
+def web(state: Invocation, listen: str | None) -> None:
+    """只运行网页控制台（不抓取、不发提醒），直到 Ctrl-C；守护进程 yuqing run 在
+    [web] enabled = true 时自带控制台，无需另开。需要环境变量 $YUQING_WEB_SECRET。
+
+    示例：YUQING_WEB_SECRET=… yuqing web --listen 127.0.0.1:8700
+    """
+    import asyncio
+    import signal
+
+    from ..logsetup import setup_logging
+    from ..store.db import utcnow
+    from ..web.server import Console
+
+    cfg = state.config
+    setup_logging(cfg, debug=state.debug)
+
+    async def serve() -> None:
+        console = Console(cfg, clock=utcnow, config_path=cfg.source, listen=listen)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await console.start()
+        click.echo(f"控制台已启动：{console.address}（Ctrl-C 停止）")
+        try:
+            await stop.wait()
+        finally:
+            await console.stop()
+
+    asyncio.run(serve())

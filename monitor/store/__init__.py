@@ -2,9 +2,9 @@
 
 ``Store`` is the one handle every stage receives; each concern lives in its own module
 (``db`` connection + migrations, ``feeds``, ``items``, ``matches``, ``rulesets``,
-``search``, ``incidents``, ``outbox``, ``audit``, ``reporting``, ``retention``) as a
-mixin; ``lock`` (one daemon per database) and ``maintenance`` (backup, restore,
-vacuum, integrity) work on the file itself.
+``search``, ``incidents``, ``outbox``, ``audit``, ``reporting``, ``retention``,
+``users``, ``health``) as a mixin; ``lock`` (one daemon per database) and
+``maintenance`` (backup, restore, vacuum, integrity) work on the file itself.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from .audit import AuditMixin
 from .db import Database
 from .feeds import FeedStateMixin
+from .health import HealthMixin
 from .incidents import IncidentsMixin
 from .items import ItemsMixin
 from .matches import MatchesMixin
@@ -20,10 +21,12 @@ from .reporting import ReportingMixin
 from .retention import RetentionMixin
 from .rulesets import RulesetsMixin
 from .search import SearchMixin
+from .users import UsersMixin
 
 
 class Store(FeedStateMixin, ItemsMixin, MatchesMixin, RulesetsMixin, SearchMixin,
-            IncidentsMixin, OutboxMixin, AuditMixin, ReportingMixin, RetentionMixin, Database):
+            IncidentsMixin, OutboxMixin, AuditMixin, ReportingMixin, RetentionMixin, UsersMixin,
+            HealthMixin, Database):
     """All persistence for yuqing-monitor."""
 
 

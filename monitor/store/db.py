@@ -272,6 +272,28 @@ ALTER TABLE items ADD COLUMN body_pruned_at TEXT;
 CREATE INDEX items_body_kept ON items (coalesce(published_at, fetched_at))
     WHERE body_pruned_at IS NULL AND body != '';
 """),
+    # The web console's accounts (argon2 hashes, lockout after failed logins) and the
+    # signed action links already used (each acknowledges once).
+    (11, "console accounts and used action links", """
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    disabled_at TEXT,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    last_login_at TEXT,
+    session_epoch INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE used_links (
+    nonce TEXT PRIMARY KEY,
+    incident_id INTEGER NOT NULL,
+    recipient TEXT NOT NULL,
+    used_at TEXT NOT NULL
+);
+"""),
 ]
 
 _FETCH_DAYS = """

@@ -1,0 +1,7 @@
+"""Console pages: reports (to be filled)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []
