@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format bench soak clean
+.PHONY: demo console test lint format bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) demo/run_demo.py
+
+console: $(STAMP)  # the web console on the demo's data (run `make demo` first); Ctrl-C stops it
+	@test -f demo/work/config/monitor.toml || { echo "请先运行 make demo"; exit 1; }
+	YUQING_WEB_SECRET=demo-web-secret-not-for-production $(PY) -m monitor --config demo/work/config/monitor.toml web
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile

@@ -33,8 +33,27 @@ from receivers import RobotReceiver, SmtpInbox  # noqa: E402  (the fake platform
 # the demo's own secrets, given to the daemon through its environment as in production
 SECRETS = {"YUQING_DEMO_HOOK_SECRET": "demo-hook-secret",
            "YUQING_DEMO_DINGTALK_SECRET": "SECdemo-dingtalk",
-           "YUQING_DEMO_FEISHU_SECRET": "demo-feishu-secret"}
+           "YUQING_DEMO_FEISHU_SECRET": "demo-feishu-secret",
+           # signs the console's sessions and the links in alerts (also in `make console`)
+           "YUQING_WEB_SECRET": "demo-web-secret-not-for-production"}
+CONSOLE_PORT = 8700                     # `make console` serves the demo here
+DEMO_PASSWORD = "demo-password"         # the demo's console accounts (below)
+ACCOUNTS = {"张三": "staff", "王五": "admin", "赵六": "reporter"}
 ESCALATE_AFTER = 8   # seconds: the demo's route escalates quickly to show it happen
+
+
+def console_port() -> int:
+    """8700 when it is free (``make console`` then needs no argument), else a free one."""
+    import socket
+
+    for port in (CONSOLE_PORT, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError("no free port")
 
 
 def alerting_config(robots: RobotReceiver, inbox: SmtpInbox) -> str:
@@ -84,6 +103,18 @@ spread = [{{ sources = 3, within = "2h" }}]
 admins = ["王五"]
 tick = "2s"
 """
+
+
+def enable_console(config: Path, port: int) -> None:
+    """Turn on the generated config's ``[web]`` section (comments kept, as an admin would)."""
+    import tomlkit
+
+    doc = tomlkit.parse(config.read_text("utf-8"))
+    web = doc["web"]
+    web["enabled"] = True                                          # type: ignore[index]
+    web["listen"] = f"127.0.0.1:{port}"                            # type: ignore[index]
+    web["base_url"] = f"http://127.0.0.1:{port}"                   # type: ignore[index]
+    config.write_text(tomlkit.dumps(doc), encoding="utf-8")
 
 TRAPS = ("演练", "演习", "和服务", "招聘")
 
@@ -153,8 +184,14 @@ def main() -> int:
     yuqing("feeds", "import", str(opml), "--interval", "1m", config=config)
     robots = RobotReceiver().start()
     inbox = SmtpInbox().start()
+    port = console_port()
     with config.open("a", encoding="utf-8") as f:
         f.write(alerting_config(robots, inbox))
+    enable_console(config, port)
+    for name, role in ACCOUNTS.items():
+        subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "users",
+                        "add", name, "--role", role, "--password-stdin", "--by", "演示"],
+                       input=DEMO_PASSWORD + "\n", check=True, capture_output=True, text=True)
     print(f"已生成演示部署：{WORK.relative_to(HERE.parent)}（{len(feeds)} 个订阅源）")
     print(yuqing("config", "check", config=config).stdout.strip())
 
@@ -169,6 +206,7 @@ def main() -> int:
         status = json.loads(yuqing("feeds", "status", "--json", config=config).stdout)
         if status and all(s["last_checked_at"] for s in status):
             break
+    print(console_health(port))
     print(f"等待无人认领的事件在 {ESCALATE_AFTER} 秒后升级给李四 …")
     deadline = time.monotonic() + ESCALATE_AFTER + 30
     while time.monotonic() < deadline and not any(
@@ -212,6 +250,7 @@ def main() -> int:
     handle(config)
     if not write_reports(config):
         problems.append("年度报告没有全部生成，请查看上面的错误。")
+    show_console(config, robots, port)
     robots.stop()
     inbox.stop()
     print(f"\n演示数据在 {WORK}；可继续尝试：")
@@ -294,6 +333,39 @@ def handle(config: Path) -> None:
         r = yuqing("incidents", "resolve", str(inc["id"]), "--by", "张三", "--outcome", outcome,
                    "--note", note, config=config, check=False)
         print(f"  #{inc['id']}「{inc['title']}」：{(r.stdout or r.stderr).strip()}")
+
+
+def console_health(port: int) -> str:
+    """What the daemon's console answers on /healthz while it runs."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            doc = json.loads(r.read())
+    except urllib.error.HTTPError as e:             # 503: something is unhealthy
+        doc = json.loads(e.read())
+    except OSError as e:
+        return f"控制台没有响应：{e}"
+    parts = {"fetching": "抓取", "delivery": "发送", "database": "数据库"}
+    return "控制台 /healthz：" + "，".join(
+        f"{name}{'正常' if doc.get(k, {}).get('ok') else '异常'}" for k, name in parts.items())
+
+
+def show_console(config: Path, robots: RobotReceiver, port: int) -> None:
+    """How to open the console on the demo's data, and a one-tap link from an alert."""
+    open_ids = {i["id"] for i in json.loads(yuqing("incidents", "list", "--status", "open",
+                                                   "--json", config=config).stdout)}
+    link = next((r.body["url"] for r in robots.received() if r.platform == "webhook"
+                 and r.body.get("incident") in open_ids and r.body.get("url")), None)
+    print("\n== 网页控制台 ==")
+    print("  启动：make console（等同于 YUQING_WEB_SECRET=… .venv/bin/yuqing "
+          f"--config {config.relative_to(HERE.parent)} web），Ctrl-C 停止")
+    print(f"  地址：http://127.0.0.1:{port}/")
+    print("  账号：" + "、".join(f"{n}（{r}）" for n, r in ACCOUNTS.items())
+          + f"，密码均为 {DEMO_PASSWORD}")
+    if link:
+        print(f"  张三的 Webhook 收到的一键认领链接（手机打开即可认领，无需密码）：\n  {link}")
 
 
 def write_reports(config: Path) -> bool:

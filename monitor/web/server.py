@@ -50,6 +50,8 @@ class Console:
                  listen: str | None = None) -> None:
         self.config = config
         secret = web_secret(config)
+        # uvicorn's own start lines are English; ours says the same in Chinese
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
         self.store = Store(config.storage.path, busy_timeout=config.storage.busy_timeout)
         self.ctx = WebContext(config, self.store, clock, secret, config_path=config_path,
                               state=state if state is not None else {})
