@@ -196,3 +196,15 @@ def test_users_cli(web: Web) -> None:
     assert web.login(web.client(), "钱七", "a long enough password").status_code == 303
     added = web.store.list_log(kinds=["user.added"])
     assert [e.subject for e in added][-1] == "钱七"
+
+
+def test_config_check_warns_about_the_console(web: Web, monkeypatch) -> None:
+    cli = Cli(web.cfg_path)
+    assert cli("config", "check").stderr == ""           # key set, base_url https
+    monkeypatch.delenv("YUQING_WEB_SECRET")
+    r = cli("config", "check")
+    assert r.exit_code == 0 and "YUQING_WEB_SECRET 未设置" in r.stderr
+    text = web.cfg_path.read_text("utf-8").replace("https://yuqing.example.org",
+                                                   "http://10.1.2.3:8700")
+    web.cfg_path.write_text(text, encoding="utf-8")
+    assert "不经 HTTPS" in cli("config", "check").stderr

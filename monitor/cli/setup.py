@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,3 +44,28 @@ def config_check(state: Invocation, dump: bool) -> None:
     enabled = sum(1 for f in cfg.feeds if f.enabled)
     click.echo(f"配置有效：{cfg.source}（订阅源 {len(cfg.feeds)} 个，启用 {enabled} 个；"
                f"数据库 {cfg.storage.path}；规则目录 {cfg.rules.dir}）")
+    for note in _web_notes(cfg):
+        click.echo(f"注意：{note}", err=True)
+
+
+def _web_notes(cfg: Any) -> list[str]:
+    """What will go wrong with the console as configured (warnings, not errors: the rest
+    of the daemon runs either way)."""
+    from ..errors import ConfigError
+    from ..web.server import web_secret
+
+    web = cfg.web
+    if not web.enabled:
+        return []
+    notes = []
+    try:
+        web_secret(cfg)
+    except ConfigError as e:
+        notes.append(f"{e}；否则 yuqing run 不会启动")
+    if not web.base_url:
+        notes.append("[web] 未设置 base_url：告警中不会带一键认领链接")
+    elif web.base_url.startswith("http://") and not any(
+            h in web.base_url for h in ("//127.0.0.1", "//localhost", "//[::1]")):
+        notes.append(f"[web] base_url 是 {web.base_url}：不经 HTTPS 时登录密码和链接以明文传输，"
+                     "建议放在 HTTPS 反向代理之后")
+    return notes
