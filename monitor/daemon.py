@@ -82,6 +82,7 @@ class Daemon:
         self.rt: Services | None = None
         self.scheduler: Any = None  # AsyncIOScheduler, imported when the daemon runs
         self.console: Any = None    # monitor.web.server.Console when [web] enabled
+        self._config_seen = _file_mark(config.source)   # feeds reload when this moves
 
     def request_stop(self) -> None:
         self.stopping.set()
@@ -225,8 +226,9 @@ class Daemon:
             self._running.pop(feed.name, None)
             if task is not None:
                 self._inflight.discard(task)
-        if not self.stopping.is_set():
-            self._arm(feed, when or self.now() + timedelta(
+        current = self.config.feed(feed.name)    # the config may have been reloaded
+        if not self.stopping.is_set() and current is not None and current.enabled:
+            self._arm(current, when or self.now() + timedelta(
                 seconds=max(self.config.fetch.backoff_base, 60.0)))
 
     async def _reload_rules(self) -> None:
@@ -273,6 +275,7 @@ class Daemon:
             log.critical("数据库文件被删除或替换，守护进程停止 database=%s", path)
             self.request_stop()
             return
+        await self._reload_feeds()
         now = self.now()
         for feed in self.config.feeds:
             started = self._running.get(feed.name)
@@ -297,6 +300,52 @@ class Daemon:
                 await self.rt.in_store(self.rt.store.record_rearm, feed.name, now, note)
             except Exception:
                 log.exception("无法记录调度自检结果 feed=%s", feed.name)
+
+    async def _reload_feeds(self) -> None:
+        """When the config file changed (an admin edited it, or the console's feeds page
+        wrote it): load it and bring the feeds in line: new and re-enabled feeds are
+        scheduled, removed and disabled ones stop, edited ones run with their new settings
+        from their next check. A broken file changes nothing (and is said once); other
+        sections still need a restart."""
+        assert self.rt is not None
+        mark = _file_mark(self.config.source)
+        if mark == self._config_seen or self.config.source is None:
+            return
+        self._config_seen = mark
+        from .config import load_config
+
+        try:
+            new = load_config(self.config.source)
+        except MonitorError as e:
+            log.warning("配置文件已改动但有误，订阅源未重新载入（仍按原配置运行）：%s", e)
+            return
+        old = {f.name: f for f in self.config.feeds}
+        fresh = {f.name: f for f in new.feeds}
+        added = [n for n in fresh if n not in old]
+        removed = [n for n in old if n not in fresh]
+        changed = [n for n in fresh if n in old and fresh[n] != old[n]]
+        if not (added or removed or changed):
+            return
+        self.config.feeds[:] = new.feeds
+        rt = self.rt
+        await rt.in_store(lambda: rt.store.sync_feeds(new.feeds))
+        states = {s.name: s for s in await rt.in_store(rt.store.feeds_status)}
+        now = self.now()
+        for name in removed + changed + added:
+            feed = fresh.get(name)
+            if feed is None or not feed.enabled:
+                with contextlib.suppress(Exception):       # no job: nothing to remove
+                    self.scheduler.remove_job(f"feed:{name}")
+                self._due.pop(name, None)
+            elif name not in self._running:                 # a running one re-arms itself
+                state = states.get(name)
+                self._arm(feed, first_check(now, feed, state.next_check_at if state else None,
+                                            rng=self.rng, spread_overdue=0.0))
+        await rt.in_store(lambda: rt.store.log_event(
+            "config.changed", None, now=now,
+            data={"feeds": {"added": added, "removed": removed, "changed": changed}}))
+        log.info("订阅源已按配置文件重新载入 added=%s removed=%s changed=%s",
+                 ",".join(added) or "-", ",".join(removed) or "-", ",".join(changed) or "-")
 
     def _schedule_problem(self, feed: FeedConfig, now: datetime) -> str | None:
         """Why ``feed`` needs re-arming (its job is gone, or it is long overdue), or None."""
@@ -333,6 +382,15 @@ class Daemon:
                         "daemon.stopped", str(os.getpid()), now=self.now()))
             await self.rt.aclose(timeout=CLOSE_GRACE)
         log.info("守护进程已停止")
+
+
+def _file_mark(path: Any) -> tuple[int, int] | None:
+    """(mtime, size) of the config file, to notice an edit cheaply."""
+    try:
+        st = os.stat(path) if path is not None else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size) if st is not None else None
 
 
 async def prune_bodies(rt: Services, retain: float, now: datetime, *,

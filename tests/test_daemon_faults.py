@@ -289,3 +289,93 @@ def test_a_stop_during_start_up_does_not_wait_for_the_rules(tmp_path):
     assert proc.returncode == 0, err
     assert elapsed < 5
     assert "守护进程已启动" not in err and "守护进程已停止" in err
+
+
+def test_an_edited_config_brings_the_feeds_in_line_without_a_restart(tmp_path, caplog):
+    """A feed added to the config file (by hand or by the console's feeds page) is fetched,
+    a disabled one stops being scheduled, a broken edit changes nothing."""
+    import tomlkit
+
+    from monitor.config import load_config
+    from monitor.daemon import Daemon
+
+    with FeedServer() as srv:
+        srv.route("/a", body=RSS.format(t="甲", n=1).encode())
+        srv.route("/b", body=RSS.format(t="乙", n=2).encode())
+        path = write_config(tmp_path, feeds=[
+            {"name": "甲", "url": srv.url("/a"), "interval": "1h"}],
+            extra={"daemon": {"health_interval": "0.2s"}})
+        config = load_config(path)
+        db = tmp_path / "data" / "monitor.db"
+
+        async def scenario() -> None:
+            daemon = Daemon(config, rng=random.Random(1))
+            task = asyncio.create_task(daemon.run())
+
+            async def until(pred, what: str) -> None:
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and not pred():
+                    await asyncio.sleep(0.05)
+                assert pred(), what
+
+            await until(lambda: stored_items(db) == 1, "甲 fetched")
+            path.write_text(path.read_text("utf-8") + "[[feeds\n", encoding="utf-8")
+            await until(lambda: "配置文件已改动但有误" in caplog.text, "broken edit said")
+            assert [f.name for f in daemon.config.feeds] == ["甲"]
+            doc = tomlkit.parse(path.read_text("utf-8").replace("[[feeds\n", ""))
+            doc["feeds"].append({"name": "乙", "url": srv.url("/b"), "interval": "1h"})
+            doc["feeds"][0]["enabled"] = False
+            path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+            await until(lambda: stored_items(db) == 2, "乙 fetched after the edit")
+            assert daemon.scheduler.get_job("feed:甲") is None
+            assert daemon.scheduler.get_job("feed:乙") is not None
+            daemon.request_stop()
+            await asyncio.wait_for(task, 10)
+
+        asyncio.run(scenario())
+    changes = query(db, "SELECT data FROM events WHERE kind = 'config.changed'")
+    assert any('"added": ["乙"]' in d and '"changed": ["甲"]' in d for (d,) in changes)
+
+
+def test_the_console_serves_inside_the_daemon_and_stops_with_it(tmp_path):
+    """``[web] enabled``: ``yuqing run`` answers /healthz and the login page on its port while
+    it fetches, and SIGTERM still stops the whole process within the contract's 10 s; with
+    no signing key it refuses to start, saying which variable to set."""
+    import json
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with FeedServer() as srv:
+        srv.route("/a", body=RSS.format(t="甲", n=1).encode())
+        config = write_config(tmp_path, feeds=[
+            {"name": "甲", "url": srv.url("/a"), "interval": "1h"}],
+            extra={"web": {"enabled": True, "listen": f"127.0.0.1:{port}"}})
+        env = {k: v for k, v in os.environ.items() if k != "YUQING_WEB_SECRET"}
+        refused = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config),
+                                  "run"], capture_output=True, text=True, timeout=30, env=env)
+        assert refused.returncode == 1 and "YUQING_WEB_SECRET 未设置" in refused.stderr
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**env, "YUQING_WEB_SECRET": "a-test-secret-of-enough-length"})
+        try:
+            def up() -> bool:
+                try:
+                    return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code \
+                        in (200, 503)
+                except httpx.HTTPError:
+                    return False
+            wait_for(up, timeout=30)
+            wait_for(lambda: stored_items(tmp_path / "data" / "monitor.db") == 1)
+            doc = json.loads(httpx.get(f"http://127.0.0.1:{port}/healthz").text)
+            assert doc["database"]["ok"] and doc["fetching"]["feeds"] == 1
+            login = httpx.get(f"http://127.0.0.1:{port}/login")
+            assert login.status_code == 200 and "登录" in login.text
+            assert "server" not in login.headers
+        finally:
+            took = stop(proc)
+        assert proc.returncode == 0 and took < 10
