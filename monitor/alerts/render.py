@@ -293,11 +293,11 @@ def render_incident(kind: str, incident: Incident, evidence: list[Evidence], *,
     if len(evidence) > MAX_EVIDENCE:
         doc.notes.append(f"另有 {len(evidence) - MAX_EVIDENCE} 条命中未列出，请在控制台查看。")
     ack = _ACK.format(id=inc.id)
+    tap = "打开处置链接点“我来认领”（无需登录），或" if url else ""
     if kind in ("escalation", "reminder"):
-        where = "打开处置链接或" if url else ""
-        doc.notes.append(f"请尽快认领并处置：{where}运行 {ack}")
+        doc.notes.append(f"请尽快认领并处置：{tap}运行 {ack}")
     else:
-        doc.notes.append(f"认领：{ack}")
+        doc.notes.append(f"认领：{tap}运行 {ack}" if url else f"认领：{ack}")
     if kind == "raised":
         fields["previous_level"] = previous
     fields["reason"] = inc.level_reason
