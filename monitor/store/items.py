@@ -174,8 +174,10 @@ class ItemsMixin:
         return out
 
     def list_items(self, *, feed: str | None = None, since: datetime | None = None,
-                   until: datetime | None = None, limit: int | None = 50) -> list[Item]:
-        """Items newest first (by publication time, else fetch time)."""
+                   until: datetime | None = None, limit: int | None = 50,
+                   offset: int = 0) -> list[Item]:
+        """Items newest first (by publication time, else fetch time); ``offset`` skips
+        that many (with a ``limit``: a page further on)."""
         where, params = period_where(since, until)
         if feed:
             where.append("feed = ?")
@@ -183,7 +185,7 @@ class ItemsMixin:
         sql = (f"SELECT * FROM items WHERE {' AND '.join(where)} "
                "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC")
         if limit:
-            sql += f" LIMIT {int(limit)}"
+            sql += f" LIMIT {int(limit)} OFFSET {max(0, int(offset))}"
         with self.lock:
             return [to_model(Item, r) for r in self.db.query(sql, params)]
 

@@ -83,9 +83,16 @@ class SearchMixin:
         self.db.execute("INSERT INTO items_fts (rowid, title, body) VALUES (?, ?, ?)",
                         [item_id, " ".join(tokens(title)), " ".join(tokens(body))])
 
-    def search_items(self, query: str, *, limit: int = 50) -> list[Item]:
+    def _any_match(self, fts: str) -> bool:
+        """Whether the index finds anything for ``fts`` (a page past the last result is
+        empty; the substring fallback is only for queries the index cannot answer)."""
+        return self.db.execute("SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT 1",
+                               [fts]).fetchone() is not None
+
+    def search_items(self, query: str, *, limit: int = 50, offset: int = 0) -> list[Item]:
         """Items matching every word of ``query``, best match first (BM25, the title
-        weighing three times the body; equal ranks newest first)."""
+        weighing three times the body; equal ranks newest first); ``offset`` skips that
+        many (a page further on)."""
         fts = fts_query(query)
         rows: list[dict[str, Any]] = []
         with self.lock:
@@ -95,15 +102,15 @@ class SearchMixin:
                 rows = list(self.db.query(
                     "SELECT items.* FROM (SELECT rowid AS id, bm25(items_fts, 3.0, 1.0) AS rank "
                     "FROM items_fts WHERE items_fts MATCH ? ORDER BY rank, rowid DESC "
-                    "LIMIT ?) AS hit JOIN items ON items.id = hit.id "
+                    "LIMIT ? OFFSET ?) AS hit JOIN items ON items.id = hit.id "
                     "WHERE items.deleted = 0 ORDER BY hit.rank, hit.id DESC",
-                    [fts, int(limit)]))
-            if not rows and query.strip():
+                    [fts, int(limit), int(offset)]))
+            if not rows and query.strip() and not (offset and fts and self._any_match(fts)):
                 like = like_pattern(query)
                 rows = list(self.db.query(
                     "SELECT * FROM (SELECT * FROM items WHERE deleted = 0 "
                     "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?) "
                     "WHERE title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\' "
-                    "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?",
-                    [SCAN_LIMIT, like, like, int(limit)]))
+                    "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ? OFFSET ?",
+                    [SCAN_LIMIT, like, like, int(limit), int(offset)]))
         return [to_model(Item, r) for r in rows]
