@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ...durations import describe_duration
 from ...errors import NotFoundError, RuleError, RuleProblem
 from ...models import RulesetVersion
 from ..context import blocking, context
@@ -351,7 +352,8 @@ def _submit(request: Request, e: Editing, path: Path, action: str) -> bool:
 async def _handle(request: Request, e: Editing, path: Path) -> Response:
     action = str((await request.form()).get("action", "check"))
     if await blocking(_submit, request, e, path, action):
-        note = "守护进程会在几秒内自动加载新规则（无需重启）。"
+        every = describe_duration(context(request).config.rules.reload_interval)
+        note = f"运行中的守护进程会在约 {every}内自动加载新规则，无需重启。"
         if e.problems:
             note = "其他规则文件仍有错误，修好之前守护进程继续使用原有规则。"
         request.session[FLASH] = f"已保存规则文件“{e.name}”。{note}"
