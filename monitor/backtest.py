@@ -1,5 +1,6 @@
 """Backtest: re-evaluate stored items with a ruleset, without alerting or writing results,
-and compare with the results stored when the items were scored."""
+and compare with the results stored when the items were scored (:func:`backtest`) or with
+another ruleset (:func:`compare`: an edit in the console against the rules in force)."""
 
 from __future__ import annotations
 
@@ -58,4 +59,40 @@ def backtest(store: Store, ruleset: Ruleset, *, since: datetime | None,
             flush()
     if pending:
         flush()
+    return result
+
+
+@dataclass
+class Comparison:
+    """Two rulesets over the same stored items: matches per rule under each, and the
+    items the candidate newly matches or no longer matches, per rule."""
+
+    items: int = 0
+    current: Counter[str] = field(default_factory=Counter)
+    candidate: Counter[str] = field(default_factory=Counter)
+    added: dict[str, list[int]] = field(default_factory=dict)
+    removed: dict[str, list[int]] = field(default_factory=dict)
+
+    def rule_ids(self) -> list[str]:
+        """Every rule that matched under either ruleset, in id order."""
+        return sorted(set(self.current) | set(self.candidate))
+
+
+def compare(store: Store, current: Ruleset | None, candidate: Ruleset, *,
+            since: datetime | None, until: datetime | None = None,
+            batch: int = 1000) -> Comparison:
+    """Evaluate the stored items of the period with ``current`` (``None``: no rules yet)
+    and ``candidate``, without alerting or writing anything."""
+    result = Comparison()
+    for row in store.iter_items(since=since, until=until, batch=batch):
+        after = {m.rule for m in candidate.evaluate(title=row.title, body=row.body).matches}
+        before = ({m.rule for m in current.evaluate(title=row.title, body=row.body).matches}
+                  if current is not None else set())
+        result.items += 1
+        result.current.update(before)
+        result.candidate.update(after)
+        for rule in after - before:
+            result.added.setdefault(rule, []).append(row.id)
+        for rule in before - after:
+            result.removed.setdefault(rule, []).append(row.id)
     return result

@@ -383,6 +383,7 @@ AUDIT_KINDS: dict[str, str] = {
     "feed.added": "添加订阅源",
     "feed.edited": "修改订阅源",
     "feed.disabled": "停用订阅源",
+    "feed.enabled": "启用订阅源",
     "rules.edited": "在控制台修改规则文件",
     "report.generated": "生成报告",
 }
