@@ -263,7 +263,7 @@ def test_a_feed_added_and_edited_through_the_console(w: Web) -> None:
                                        "interval": "30m", "enabled": "on"})
     assert r.status_code == 303 and r.headers["location"] == "/feeds"
     listing = c.get("/feeds").text
-    assert "已添加订阅源“新源”" in listing and "重启守护进程后生效" in listing
+    assert "已添加订阅源“新源”" in listing and "无需重启" in listing
     assert "新源" in listing                         # the console's view follows at once
     cfg = load_config(w.cfg_path)
     feed = cfg.feed("新源")

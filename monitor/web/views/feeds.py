@@ -38,7 +38,8 @@ from ..security import require, user_of
 from . import write_atomic
 
 FLASH = "feeds_flash"
-TAKES_EFFECT = "已写入配置文件，重启守护进程后生效（控制台已按新配置显示）。"
+TAKES_EFFECT = ("已写入配置文件；运行中的守护进程会在下一次自检时（几秒内）载入订阅源的改动，"
+                "无需重启。")
 _WRITING = threading.Lock()        # one read-modify-write of the config file at a time
 # FetchError kinds (monitor.errors) as people read them
 ERROR_KINDS = {"timeout": "超时", "connection": "连接失败", "http_status": "HTTP 错误",
