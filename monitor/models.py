@@ -286,6 +286,18 @@ class Incident(Record):
     level_reason: str | None = None           # why the level is what it is
 
 
+def incident_json(inc: Incident) -> dict[str, Any]:
+    """The contract's shape of an incident in ``incidents list --json`` (exactly these
+    keys; ``incidents show --json`` starts with them)."""
+    from .timefmt import for_json
+
+    return {"id": inc.id, "title": inc.title, "category": inc.category, "level": inc.level,
+            "status": inc.status, "first_seen": for_json(inc.first_seen),
+            "last_seen": for_json(inc.last_seen), "items": inc.items, "sources": inc.sources,
+            "acknowledged_at": for_json(inc.acknowledged_at),
+            "acknowledged_by": inc.acknowledged_by, "resolved_at": for_json(inc.resolved_at)}
+
+
 @dataclass
 class IncidentStep(Record):
     """One entry of an incident's handling log (append-only)."""

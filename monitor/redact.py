@@ -23,8 +23,9 @@ give the original text back; parameters are decoded with :func:`urllib.parse.par
 :func:`redact_text` applies :func:`redact_url` to every URL inside free text (error
 messages), and masks every secret value registered with :func:`register_secret` (the
 config registers what its declared secret fields hold and what their ``*_env`` variables
-name, so an SMTP password or robot secret echoed in an error never reaches a log). This
-module imports nothing from the package: every stage may use it.
+name, so an SMTP password or robot secret echoed in an error never reaches a log).
+:func:`redact_error` is a delivery's error as people read it: redacted, and without the
+(already masked) robot address. This module imports nothing from the package: every stage may use it.
 """
 
 from __future__ import annotations
@@ -164,6 +165,20 @@ def redact_text(text: str) -> str:
             text = text.replace(secret, MASK)
     return text
 
+
+
+_ADDRESS_IN_PARENS = re.compile(r"\s*[（(]\s*[a-zA-Z][a-zA-Z0-9+.-]*://[^\s）)]*\s*[）)]")
+_ADDRESS = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s）)，。；,;]+")
+
+
+def redact_error(text: str | None) -> str | None:
+    """A delivery's error as people read it (CLI, console): redacted again, and without
+    the robot or webhook address the channel put in it (already masked; the channel
+    says which one it was)."""
+    if not text:
+        return None
+    text = _ADDRESS_IN_PARENS.sub("", redact_text(text))
+    return _ADDRESS.sub("（地址已隐去）", text)
 
 def _redact(url: str, depth: int) -> str:
     m = _URI.match(url)

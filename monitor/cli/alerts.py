@@ -7,7 +7,6 @@ non-secret key (never shown), and errors are redacted once more before printing.
 from __future__ import annotations
 
 import os
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ import click
 
 from ..errors import HandlingError
 from ..models import CHANNEL_NAMES, DELIVERY_KINDS, DELIVERY_STATUS_NAMES, Delivery
+from ..redact import redact_error
 from ..terminal import show
 from ..timefmt import for_json, for_people
 from . import incidents as _incidents
@@ -38,20 +38,9 @@ def now() -> datetime:
     return _incidents.now()
 
 
-_URL_IN_PARENS = re.compile(r"\s*[（(]\s*[a-zA-Z][a-zA-Z0-9+.-]*://[^\s）)]*\s*[）)]")
-_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s）)，。；,;]+")
-
-
 def shown_error(text: str | None) -> str | None:
-    """A delivery's last error as the CLI shows it: redacted again, and without the robot
-    or webhook address the channel put in it (already masked; the channel column says
-    which one it was)."""
-    from ..redact import redact_text
-
-    if not text:
-        return None
-    text = _URL_IN_PARENS.sub("", redact_text(text))
-    return _URL.sub("（地址已隐去）", text)
+    """A delivery's last error as the CLI shows it (:func:`monitor.redact.redact_error`)."""
+    return redact_error(text)
 
 
 def delivery_json(d: Delivery) -> dict[str, Any]:
@@ -198,6 +187,7 @@ def alerts_silence(state: Invocation, category: str | None, rule: str | None,
 
     示例：yuqing alerts silence --category 环境扰民 --for 2h --note 夜间施工已报备
     """
+    from ..alerts import handling
     from ..durations import parse_duration
 
     chosen = [(s, v) for s, v in (("category", category), ("rule", rule),
@@ -226,14 +216,13 @@ def alerts_silence(state: Invocation, category: str | None, rule: str | None,
     if end <= at:
         raise HandlingError(f"静默截止时间 {for_people(end)} 已经过去：请写一个将来的时间")
     actor = (by or os.environ.get("USER") or "").strip() or None
-    with open_existing(state) as store, store.tx():
-        if scope == "incident":
-            store.get_incident(int(value))   # NotFoundError names the id
-        silence_id = store.add_silence(scope, value, until=end, note=note, actor=actor,
-                                       now=at)
-        if scope == "incident":
-            store.log_step(int(value), "silenced", now=at, actor=actor,
-                           note=f"静默至 {for_people(end)}：{note}")
+    with open_existing(state) as store:
+        if scope == "incident":      # NotFoundError names the id
+            silence_id = handling.silence_incident(store, int(value), until=end, note=note,
+                                                   by=actor, now=at)
+        else:
+            silence_id = store.add_silence(scope, value, until=end, note=note, actor=actor,
+                                           now=at)
     click.echo(f"已添加静默 #{silence_id}：{_scope_text(scope, value)}，至 {for_people(end)}；"
                "期间的新告警不发送")
 

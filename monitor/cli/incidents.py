@@ -20,13 +20,11 @@ from ..models import (
     CLOCK_NAMES,
     INCIDENT_STATUS_NAMES,
     LEVEL_NAMES,
-    LEVELS,
     OUTCOMES,
-    Incident,
-    clock_state,
+    incident_json,
 )
 from ..terminal import show
-from ..timefmt import for_json, for_people
+from ..timefmt import for_people
 from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
 from .export import check_export, export_options, write_ledger
 from .options import JSON_OPTION, SINCE_OPTION
@@ -34,26 +32,6 @@ from .options import JSON_OPTION, SINCE_OPTION
 if TYPE_CHECKING:
     from ..store import Store
 
-# the handling log's actions, as people read them
-ACTION_NAMES = {
-    "opened": "新建事件",
-    "joined": "条目并入",
-    "raised": "级别上升",
-    "lowered": "级别下调",
-    "acknowledged": "认领",
-    "resolved": "办结",
-    "reopened": "重新打开",
-    "escalated": "升级通知",
-    "clock_missed": "超过时限",
-    "silenced": "静默",
-}
-# how an item joined its incident (``incident_items.how``)
-HOW_NAMES = {
-    "opened": "首条",
-    "link": "链接相同",
-    "similar": "内容相似",
-    "revision": "同一条目的修改",
-}
 STATUS_HELP = "、".join(f"{c}（{n}）" for c, n in INCIDENT_STATUS_NAMES.items())
 LEVEL_HELP = "、".join(f"{c} {n}" for c, n in LEVEL_NAMES.items())
 OUTCOME_HELP = "、".join(f"{n}（{c}）" for c, n in OUTCOMES.items())
@@ -138,80 +116,10 @@ def table(headers: list[str], rows: list[list[str]]) -> None:
         click.echo("  ".join(cells).rstrip())
 
 
-# ---- JSON shapes ------------------------------------------------------------------------
-def incident_json(inc: Incident) -> dict[str, Any]:
-    """The contract's shape of ``incidents list --json`` (exactly these keys)."""
-    return {"id": inc.id, "title": inc.title, "category": inc.category, "level": inc.level,
-            "status": inc.status, "first_seen": for_json(inc.first_seen),
-            "last_seen": for_json(inc.last_seen), "items": inc.items, "sources": inc.sources,
-            "acknowledged_at": for_json(inc.acknowledged_at),
-            "acknowledged_by": inc.acknowledged_by, "resolved_at": for_json(inc.resolved_at)}
-
-
-def _clocks(inc: Incident, at: datetime) -> dict[str, Any]:
-    return {"ack_due_at": for_json(inc.ack_due_at),
-            "ack_clock": clock_state(inc.ack_due_at, inc.ack_clock, inc.acknowledged_at, at),
-            "respond_due_at": for_json(inc.respond_due_at),
-            "respond_clock": clock_state(inc.respond_due_at, inc.respond_clock,
-                                          inc.resolved_at, at)}
-
-
-def _iso(value: Any) -> str | None:
-    """A time the store returned as text (raw queries) or as a datetime, for JSON."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return for_json(value)
-    return for_json(datetime.fromisoformat(str(value)))
-
-
 def _when(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
-def incident_detail(store: Store, incident_id: int, at: datetime) -> dict[str, Any]:
-    """Everything ``incidents show --json`` prints: the list shape, then the incident's
-    items (``entries``), rule matches, alerts, handling log and response clocks."""
-    from .alerts import shown_error
-
-    inc = store.get_incident(incident_id)
-    rows = store.incident_item_rows(incident_id)
-    found = store.matches_of([r["id"] for r in rows])
-    entries = [{"id": r["id"], "feed": r["feed"], "title": r["title"], "link": r["link"],
-                "published_at": _iso(r["published_at"]), "fetched_at": _iso(r["fetched_at"]),
-                "seen_at": _iso(r["seen_at"]), "level": r["level"], "score": r["score"],
-                "how": r["how"], "similarity": r["similarity"]} for r in rows]
-    by_rule: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        for m in found.get(r["id"], []):
-            doc = by_rule.setdefault(m.rule, {"rule": m.rule, "name": m.name,
-                                              "category": m.category, "level": m.level,
-                                              "words": [], "items": []})
-            for span in m.spans:
-                word = span.get("text")
-                if word and word not in doc["words"]:
-                    doc["words"].append(word)
-            if r["id"] not in doc["items"]:
-                doc["items"].append(r["id"])
-    alerts = [{"id": d.id, "kind": d.kind, "recipient": d.recipient, "channel": d.channel,
-               "level": d.level, "status": d.status, "attempts": d.attempts,
-               "last_error": shown_error(d.last_error),
-               "created_at": for_json(d.created_at), "sent_at": for_json(d.sent_at),
-               "note": d.note}
-              for d in reversed(store.list_deliveries(incident_id=incident_id))]
-    log = [{"at": _iso(s.at), "action": s.action, "actor": s.actor, "note": s.note,
-            "level": s.level, "item_id": s.item_id} for s in store.incident_log(incident_id)]
-    return {**incident_json(inc), "link": inc.link, "rules": inc.rules,
-            "categories": inc.categories, "feeds": store.incident_sources(incident_id),
-            "opened_at": for_json(inc.opened_at), "level_reason": inc.level_reason,
-            "outcome": inc.outcome, "resolved_by": inc.resolved_by,
-            "clocks": _clocks(inc, at), "entries": entries,
-            "matches": sorted(by_rule.values(), key=lambda m: (-LEVELS.index(m["level"])
-                                                                if m["level"] in LEVELS else 0,
-                                                                m["rule"])),
-            "alerts": alerts, "log": log}
 
 
 # ---- for people -------------------------------------------------------------------------
@@ -221,6 +129,7 @@ def _level(code: str | None) -> str:
 
 def _print_detail(d: dict[str, Any], at: datetime) -> None:
     from ..durations import describe_duration
+    from ..incidents.detail import ACTION_NAMES, HOW_NAMES
     from ..models import CHANNEL_NAMES, DELIVERY_KINDS, DELIVERY_STATUS_NAMES
 
     def t(value: str | None) -> str:
@@ -384,6 +293,8 @@ def incidents_show(state: Invocation, incident_id: int, as_json: bool) -> None:
 
     示例：yuqing incidents show 12 --json
     """
+    from ..incidents.detail import incident_detail
+
     at = now()
     with open_existing(state) as store:
         detail = incident_detail(store, incident_id, at)

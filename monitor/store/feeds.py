@@ -112,6 +112,11 @@ class FeedStateMixin:
             return list(rows.values())
         return [rows[n] for n in names if n in rows]
 
+    def feed_states(self) -> list[FeedState]:
+        """Every feed's state row, without counting its items (the dashboard)."""
+        with self.lock:
+            return [_state(r) for r in self.db.query("SELECT * FROM feeds ORDER BY name")]
+
 
 def _state(row: dict[str, Any]) -> FeedState:
     state = to_model(FeedState, row)

@@ -179,11 +179,12 @@ class IncidentsMixin:
                        level: str | None = None, status: str | None = None,
                        category: str | None = None, outcome: str | None = None,
                        feed: str | None = None, text: str | None = None,
-                       min_level: str | None = None, limit: int | None = None
-                       ) -> list[Incident]:
+                       min_level: str | None = None, limit: int | None = None,
+                       offset: int = 0) -> list[Incident]:
         """Incidents first seen in ``[since, until)``, newest first; ``feed``: those holding
         an item of that feed; ``text``: those whose title holds it, or holding an item the
-        full-text index finds for it (every word, as ``search_items``)."""
+        full-text index finds for it (every word, as ``search_items``); ``offset`` skips
+        that many (a page of the console's list)."""
         where: list[str] = []
         params: list[Any] = []
         if since is not None:
@@ -229,8 +230,31 @@ class IncidentsMixin:
         sql += " ORDER BY last_seen DESC, id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
+            if offset:
+                sql += f" OFFSET {int(offset)}"
         with self.lock:
             return [_incident(r) for r in self.db.query(sql, params)]
+
+    def unresolved_counts(self) -> dict[tuple[str, str], int]:
+        """How many incidents are open or acknowledged, by (status, level) (the status
+        index's two ranges, however many incidents were ever resolved)."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT status, level, count(*) FROM incidents "
+                "WHERE status IN ('open', 'acknowledged') GROUP BY status, level").fetchall()
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    def unresolved_incidents(self, *, limit: int = 50) -> list[Incident]:
+        """Open and acknowledged incidents, the highest level first, then the open ones
+        (nobody has them yet), then the most recently active."""
+        from ..models import LEVELS
+
+        rank = " ".join(f"WHEN '{lv}' THEN {i}" for i, lv in enumerate(LEVELS))
+        with self.lock:
+            return [_incident(r) for r in self.db.query(
+                f"SELECT * FROM incidents WHERE status IN ('open', 'acknowledged') "
+                f"ORDER BY CASE level {rank} ELSE -1 END DESC, status = 'acknowledged', "
+                f"last_seen DESC, id DESC LIMIT ?", [int(limit)])]
 
     def incidents_sources(self, ids: list[int]) -> dict[int, list[str]]:
         """For each incident, its distinct sources in the order they joined (one query per

@@ -92,6 +92,24 @@ class MatchesMixin:
             r.matches = matches.get(r.id, [])
         return rows
 
+    def recent_scored_items(self, levels: list[str], *, since: datetime,
+                            until: datetime | None = None, limit: int = 5) -> list[Item]:
+        """The newest items dated in ``[since, until)`` whose level is one of ``levels``,
+        each with its ``matches`` (read backwards along ``items_sort`` and stopped at
+        ``limit``: no sort, no count)."""
+        where, params = period_where(since, until)
+        where.append(f"level IN ({','.join('?' * len(levels))})")
+        params.extend(levels)
+        with self.lock:
+            rows = [to_model(Item, r) for r in self.db.query(
+                f"SELECT * FROM items WHERE {' AND '.join(where)} "
+                f"ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT {int(limit)}",
+                params)]
+        matches = self.matches_of([r.id for r in rows])
+        for r in rows:
+            r.matches = matches.get(r.id, [])
+        return rows
+
     def iter_items(self, *, since: datetime | None = None, until: datetime | None = None,
                    batch: int = 1000) -> Iterator[Item]:
         """Every stored item in the period (by publication, else fetch time), in id order."""
