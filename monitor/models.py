@@ -187,6 +187,12 @@ OUTCOMES: dict[str, str] = {
 }
 # A response clock's state (``incidents show``, the 舆情台账).
 CLOCK_NAMES: dict[str, str] = {"met": "已按时", "missed": "已超时", "running": "进行中"}
+# FetchError.kind (and the html/json feeds' layout failures), as people read them
+FETCH_ERROR_NAMES: dict[str, str] = {
+    "timeout": "超时", "connection": "连接失败", "http_status": "HTTP 错误", "http": "HTTP 错误",
+    "too_large": "内容过大", "not_feed": "不是订阅源", "blocked": "地址被拦截",
+    "redirect": "重定向有误", "parse": "解析失败", "layout": "页面结构变化",
+}
 
 
 def clock_state(due: datetime | None, settled: str | None, done: datetime | None,

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from ...config import Config
 from ...durations import describe_duration
-from ...models import LEVELS, FeedState, Incident
+from ...models import FETCH_ERROR_NAMES, LEVELS, FeedState, Incident
 from ...redact import redact_text, redact_url
 from ...timefmt import zone
 from ..context import WebContext, blocking, context
@@ -26,12 +26,6 @@ UNRESOLVED_SHOWN = 30              # the dashboard's list; the rest are on /inci
 LATEST_ITEMS = 5
 ALERT_LEVELS = [lv for lv in LEVELS if lv != "info"]    # blue or above
 
-# FetchError.kind (and the html/json feeds' layout failures), as people read them
-FETCH_ERROR_NAMES = {
-    "timeout": "超时", "connection": "连接失败", "http_status": "HTTP 错误", "http": "HTTP 错误",
-    "too_large": "内容过大", "not_feed": "不是订阅源", "blocked": "地址被拦截",
-    "redirect": "重定向有误", "parse": "解析失败", "layout": "页面结构变化",
-}
 
 
 @dataclass

@@ -30,7 +30,7 @@ from ...config import Config, parse_config
 from ...config_errors import toml_error
 from ...durations import format_duration
 from ...errors import ConfigError, NotFoundError
-from ...models import FeedState
+from ...models import FETCH_ERROR_NAMES, FeedState
 from ...redact import MASK, redact_text, redact_url
 from ..context import blocking, context
 from ..render import page
@@ -41,10 +41,6 @@ FLASH = "feeds_flash"
 TAKES_EFFECT = ("已写入配置文件；运行中的守护进程会在下一次自检时（几秒内）载入订阅源的改动，"
                 "无需重启。")
 _WRITING = threading.Lock()        # one read-modify-write of the config file at a time
-# FetchError kinds (monitor.errors) as people read them
-ERROR_KINDS = {"timeout": "超时", "connection": "连接失败", "http_status": "HTTP 错误",
-               "http": "HTTP 错误", "too_large": "内容过大", "not_feed": "不是订阅源",
-               "blocked": "地址被拦截", "redirect": "重定向出错", "parse": "解析失败"}
 
 
 # ---- the list --------------------------------------------------------------------------
@@ -69,7 +65,7 @@ def _rows(config: Config, states: list[FeedState]) -> list[FeedRow]:
         s = known.get(feed.name) or FeedState(name=feed.name, url=feed.url)
         failing = s.consecutive_failures > 0 and s.last_error is not None
         error = redact_text(s.last_error) if failing and s.last_error else None
-        kind = ERROR_KINDS.get(s.last_error_kind or "", s.last_error_kind) if failing else None
+        kind = FETCH_ERROR_NAMES.get(s.last_error_kind or "", s.last_error_kind) if failing else None
         s.last_error = s.url = ""                      # never raw text into a template
         if not feed.enabled:
             state, css = "停用", "off"
