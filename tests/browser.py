@@ -5,9 +5,12 @@ tests/webkit.py, driven by Debian's Chromium (``/usr/bin/chromium``) through Pla
 - No browser is ever downloaded (never ``playwright install``): without /usr/bin/chromium
   every browser test is skipped with :data:`SKIP_REASON`, and tests/conftest.py repeats
   it loudly in the terminal summary.
-- One browser per pytest process (:func:`chromium`, session scope); one console, one
-  seeded database and one browser context per test (:func:`served`, :func:`phone`,
-  :func:`desktop`).
+- One browser per test module (:func:`chromium`), one console, one seeded database and
+  one browser context per test (:func:`served`, :func:`phone`, :func:`desktop`). Not one
+  per session: while Playwright's sync API is started it marks the thread as running its
+  asyncio loop, so every later test in the process calling ``asyncio.run`` (the daemon's)
+  would fail. A module's tests run together, so the browser starts once per module (about
+  0.6 s); don't call ``asyncio.run`` in a browser test module.
 - Every :class:`Tab` records console errors, uncaught page errors, CSP violations and
   failed subresources, and fails its test (at teardown) if there were any.
 - The browser reaches 127.0.0.1 only: every other request is aborted by a route and
@@ -281,10 +284,10 @@ def assert_fits(tab: Tab, width: int = 390) -> None:
 
 # ---- fixtures --------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless, one per pytest process; skipped (loudly, see
-    tests/conftest.py) when it is not installed."""
+    """Debian's Chromium, headless, one per test module (see above); skipped (loudly,
+    see tests/conftest.py) when it is not installed."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(SKIP_REASON)
     pw: Playwright = sync_playwright().start()

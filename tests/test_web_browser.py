@@ -27,7 +27,7 @@ from browser import Served, Tab, assert_fits, log_in, tap_button
 OPEN = 5            # tests/seed.py: incident 5 is open (yellow, 环境扰民)
 XSS = '<script>alert(1)</script><img src=x onerror=alert(1)>'
 
-chromium = browser.chromium   # the fixtures: one browser per process,
+chromium = browser.chromium   # the fixtures: one browser per module,
 served = browser.served       # the console for real on the seeded database,
 phone = browser.phone         # a phone-sized tab,
 desktop = browser.desktop     # a desktop tab
