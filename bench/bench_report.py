@@ -211,19 +211,18 @@ def timed(fn, runs: int = 5) -> float:
     return statistics.median(out)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--items", type=int, default=1_000_000)
-    ap.add_argument("--incidents", type=int, default=20_000)
-    ap.add_argument("--fresh", action="store_true")
-    args = ap.parse_args()
+def ensure_database(n_items: int = 1_000_000, n_incidents: int = 20_000, *,
+                    fresh: bool = False) -> tuple[Path, Path, Path]:
+    """The generated database (made when absent, or again with ``fresh``) and a config for
+    it: (work directory, database, config path). Other benches reuse it
+    (``bench_web.py``)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    work = OUT / f"report-g{GENERATOR}-{args.items}-{args.incidents}"
+    work = OUT / f"report-g{GENERATOR}-{n_items}-{n_incidents}"
     db = work / "data" / "monitor.db"
-    if args.fresh and work.exists():
+    if fresh and work.exists():
         shutil.rmtree(work)
     if not db.exists():
-        print(f"generating {args.items:,} items and {args.incidents:,} incidents "
+        print(f"generating {n_items:,} items and {n_incidents:,} incidents "
               f"over 2024–2026 into {db.relative_to(ROOT)}", flush=True)
         work.mkdir(parents=True, exist_ok=True)
         (work / "rules").mkdir(exist_ok=True)
@@ -231,7 +230,7 @@ def main() -> int:
         partial.parent.mkdir(parents=True, exist_ok=True)
         for p in partial.parent.glob("monitor.partial*"):
             p.unlink()
-        generate(partial, args.items, args.incidents)
+        generate(partial, n_items, n_incidents)
         partial.rename(db)
     cfg = work / "config" / "monitor.toml"
     cfg.parent.mkdir(exist_ok=True)
@@ -240,6 +239,16 @@ def main() -> int:
     cfg.write_text('[storage]\npath = "../data/monitor.db"\n\n[rules]\ndir = "../rules"\n\n'
                    + feeds + '[[staff]]\nname = "张三"\nemail = "zs@example.org"\n',
                    encoding="utf-8")
+    return work, db, cfg
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--items", type=int, default=1_000_000)
+    ap.add_argument("--incidents", type=int, default=20_000)
+    ap.add_argument("--fresh", action="store_true")
+    args = ap.parse_args()
+    work, db, cfg = ensure_database(args.items, args.incidents, fresh=args.fresh)
     size = sum(p.stat().st_size for p in db.parent.glob("monitor.db*"))
     print(f"database: {size / 2**20:,.0f} MiB for {args.items:,} items "
           f"({size / 2**20 / (args.items / 1e6):,.0f} MiB per million items, with the "

@@ -66,3 +66,18 @@ def _nothing_left_loopback(network_guard: Path, request: pytest.FixtureRequest) 
     if lines := refusals.lines():
         pytest.fail("this test tried to leave 127.0.0.1 (refused by tests/netguard.py):\n  "
                     + "\n  ".join(lines), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
+                            config: pytest.Config) -> None:
+    """Say it loudly when the browser tests (tests/browser.py) did not run: no Chromium."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    from browser import SKIP_REASON
+
+    missed = [r for r in skipped if SKIP_REASON in str(getattr(r, "longrepr", ""))]
+    if missed:
+        terminalreporter.write_sep("!", f"{len(missed)} BROWSER TESTS DID NOT RUN", red=True,
+                                   bold=True)
+        terminalreporter.write_line(SKIP_REASON, yellow=True, bold=True)
