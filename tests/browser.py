@@ -150,6 +150,7 @@ class Tab:
         self.failed: list[str] = []           # subresources that failed (4xx/5xx, network)
         self.dialogs: list[str] = []          # confirm()/alert() texts (accepted)
         self.documents: dict[str, int] = {}   # page URL -> status, as the browser got it
+        self.downloads: list[str] = []        # URLs whose answer was a file to save
         context.set_default_timeout(TIMEOUT_MS)
         context.add_init_script(CSP_PROBE)
         context.route("**/*", self._route)
@@ -159,6 +160,7 @@ class Tab:
         self.page.on("response", self._response)
         self.page.on("requestfailed", self._request_failed)
         self.page.on("dialog", self._dialog)
+        self.page.on("download", lambda d: self.downloads.append(d.url))
 
     def _route(self, route: Route) -> None:
         host = urlsplit(route.request.url).hostname
@@ -201,7 +203,10 @@ class Tab:
         return response
 
     def problems(self) -> list[str]:
-        return ([*self.errors, *self.failed]
+        # a form whose answer is an attachment ends its navigation as "aborted": the
+        # download is the result, not a failure
+        saved = {f"failed document {u}: net::ERR_ABORTED" for u in self.downloads}
+        return ([*self.errors, *(f for f in self.failed if f not in saved)]
                 + [f"request off 127.0.0.1 (aborted): {u}" for u in self.outside])
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 import browser
-from browser import Served, Tab, assert_fits, log_in, tap_button
+from browser import Served, Tab, assert_fits, log_in, submit, tap_button
 
 OPEN = 5            # tests/seed.py: incident 5 is open (yellow, 环境扰民)
 XSS = '<script>alert(1)</script><img src=x onerror=alert(1)>'
@@ -123,3 +123,70 @@ def test_the_harness_records_page_errors(desktop: Tab) -> None:
     errors: list[Any] = [e for e in desktop.errors if "boom" in e]
     assert errors
     desktop.errors.clear()
+
+
+def test_from_the_alert_link_to_a_resolved_incident_on_a_phone(phone: Tab) -> None:
+    """The staff member's whole path on the phone: the alert's link acknowledges in one
+    tap, the page offers the login, and after it the incident is resolved with a note."""
+    opened = phone.goto(phone.served.link(OPEN, "张三"))
+    assert opened.status == 200
+    tap_button(phone, "我来认领（张三）")
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("link", name="登录控制台办结或调整级别").tap()
+    assert "/login?next=" in phone.page.url
+    landed = submit(phone, 'form[action="/login"]', {"name": "张三", "password": browser.PASSWORD},
+                    button="登录", tap=True)
+    assert landed.status == 200 and phone.page.url.endswith(f"/incidents/{OPEN}")
+    assert_fits(phone)
+    phone.page.locator("summary", has_text="办结").tap()      # the step folds open
+    done = submit(phone, f'form[action="/incidents/{OPEN}/resolve"]',
+                  {"outcome": "已回应", "note": "已联系施工单位整改并在问政平台答复"},
+                  button="办结", tap=True)
+    assert done.status == 200
+    assert_fits(phone)
+    inc = phone.served.web.store.get_incident(OPEN)
+    assert (inc.status, inc.outcome, inc.resolved_by) == ("resolved", "responded", "张三")
+    log = phone.page.locator("body").inner_text()
+    assert "已联系施工单位整改并在问政平台答复" in log
+
+
+def test_an_admin_edits_a_rule_with_an_error_and_sees_it(desktop: Tab) -> None:
+    from support import ALERT_RULES
+
+    rules_dir = desktop.served.web.config.rules.dir
+    (rules_dir / "10-测试.yaml").write_text(ALERT_RULES, encoding="utf-8")
+    log_in(desktop, "王五")
+    desktop.goto("/rules/10-%E6%B5%8B%E8%AF%95.yaml/edit")
+    broken = ALERT_RULES.replace("  level: yellow", "  level: yelow", 1)
+    shown = submit(desktop, "form.rule-form", {"text": broken}, button="保存")
+    assert shown.status in (200, 400)
+    text = desktop.page.locator("body").inner_text()
+    assert "10-测试.yaml:4" in text                                   # file:line
+    assert "yelow" in desktop.page.locator("textarea[name=text]").input_value()  # kept
+    assert (rules_dir / "10-测试.yaml").read_text("utf-8") == ALERT_RULES  # not saved
+    fixed = submit(desktop, "form.rule-form", {"text": ALERT_RULES.replace("weight: 50",
+                                                                          "weight: 55")},
+                   button="保存")
+    assert fixed.status == 200
+    assert "weight: 55" in (rules_dir / "10-测试.yaml").read_text("utf-8")
+
+
+def test_a_report_writer_downloads_the_annual_report(desktop: Tab, tmp_path) -> None:
+    import docx
+
+    log_in(desktop, "赵六")
+    desktop.goto("/reports")
+    page = desktop.page
+    form = page.locator('form[action="/reports"]')
+    form.locator('input[name="year"]').fill("2026")
+    form.locator('select[name="format"]').select_option("docx")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="生成并下载").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".docx")
+    assert "2026" in download.suggested_filename
+    saved = tmp_path / "report.docx"
+    download.save_as(saved)
+    paragraphs = [p.text for p in docx.Document(str(saved)).paragraphs if p.text]
+    assert paragraphs[0] == "2026年网络舆情监测与处置工作情况"
+    assert "发现涉及本单位舆情" in paragraphs[1]
