@@ -42,7 +42,7 @@ from monitor.store import Store  # noqa: E402
 from monitor.store.audit import chain_hash  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
-GENERATOR = 1          # bump when the generated rows change shape
+GENERATOR = 2          # bump when the generated rows change shape
 START = datetime(2023, 12, 31, 16, 0, tzinfo=UTC)     # 2024-01-01 00:00 Beijing
 END = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)       # 2027-01-01 00:00 Beijing
 SPAN = (END - START).total_seconds()
@@ -150,8 +150,12 @@ def generate(path: Path, n_items: int, n_incidents: int) -> None:
         if ack_clock == "missed" or rng.random() < 0.05:
             log_rows.append((iid, iso(opened + timedelta(minutes=30)), "escalated", None,
                              None, None))
+        subject = f"【{level}】{category}：{category}事件{iid}"
+        message = json.dumps({"subject": subject, "text": subject, "markdown": subject,
+                              "html": subject, "fields": {"incident": iid}},
+                             ensure_ascii=False)
         for channel in ("email", "dingtalk"):
-            deliveries.append(("opened", iid, who, channel, "sent", level, "{}",
+            deliveries.append(("opened", iid, who, channel, "sent", level, message,
                                f"i{iid}:opened:{who}:{channel}", iso(opened), iso(opened), 1,
                                iso(opened), iso(opened)))
     conn.executemany(

@@ -9,13 +9,14 @@ item. The only addition to the real daemon is a measuring hook: when a feed's jo
 it records how late it is against the time it was armed for (``Daemon._due``).
 
 This process first leaves the daemon alone (``--quiet`` seconds), then runs the load:
-``--sessions`` logged-in sessions (one ``httpx.AsyncClient`` each, own cookie jar) asking
-for a mix of pages back to back for ``--seconds``. It prints per page p50/p95/max latency
-against the target p95 < 200 ms (a 404 is reported as "page missing": that page is not
-built yet), the throughput, and the daemon's fetch lateness quiet and under load, with
-their ratio.
+``--sessions`` logged-in sessions (one ``httpx.AsyncClient`` each, own cookie jar) going
+through a mix of pages for ``--seconds``, each pausing on a page as a person does
+(``--think`` seconds on average; ``--think 0`` asks back to back, which saturates the
+server and measures its capacity instead). It prints per page p50/p95/max latency
+against the target p95 < 200 ms, the throughput, and the daemon's fetch lateness quiet
+and under load, with their ratio.
 
-    .venv/bin/python bench/bench_web.py [--sessions 20] [--seconds 20] [--quiet 12]
+    .venv/bin/python bench/bench_web.py [--sessions 20] [--seconds 30] [--think 1] [--quiet 12]
 """
 
 from __future__ import annotations
@@ -162,9 +163,14 @@ async def logged_in(base: str) -> httpx.AsyncClient:
 
 
 async def load(clients: list[httpx.AsyncClient], mix: list[tuple[str, str]],
-               seconds: float) -> dict[str, list[tuple[int, float]]]:
+               seconds: float, think: float = 0.0) -> dict[str, list[tuple[int, float]]]:
     """Every client asks for pages back to back (each starting at another page of the
-    mix) until ``seconds`` have passed; (status, seconds) per page label."""
+    mix) until ``seconds`` have passed, pausing between pages as a person reading does
+    (uniformly 0.5–1.5 × ``think`` seconds; 0: back to back); (status, seconds) per page
+    label."""
+    import random
+
+    rng = random.Random(7)
     results: dict[str, list[tuple[int, float]]] = {label: [] for label, _ in mix}
     end = time.perf_counter() + seconds
 
@@ -174,8 +180,13 @@ async def load(clients: list[httpx.AsyncClient], mix: list[tuple[str, str]],
             label, path = mix[n % len(mix)]
             n += 1
             t = time.perf_counter()
-            r = await c.get(path)
-            results[label].append((r.status_code, time.perf_counter() - t))
+            try:
+                status = (await c.get(path)).status_code
+            except httpx.HTTPError:          # a dropped connection counts, as status 0
+                status = 0
+            results[label].append((status, time.perf_counter() - t))
+            if think:
+                await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
     await asyncio.gather(*(session(c, i) for i, c in enumerate(clients)))
     return results
@@ -240,8 +251,11 @@ async def measure(base: str, proc: subprocess.Popen[bytes], mix: list[tuple[str,
         print(f"quiet: the daemon alone for {args.quiet:.0f} s", flush=True)
         await asyncio.sleep(args.quiet)
         q1 = b0 = time.time()
-        print(f"load: {args.sessions} sessions for {args.seconds:.0f} s", flush=True)
-        results = await load(clients, mix, args.seconds)
+        print(f"load: {args.sessions} sessions for {args.seconds:.0f} s, each reading a page "
+              f"for {args.think:g} s on average before the next"
+              + (" (0: back to back, the server saturated)" if not args.think else ""),
+              flush=True)
+        results = await load(clients, mix, args.seconds, args.think)
         b1 = time.time()
     finally:
         for c in clients:
@@ -252,7 +266,9 @@ async def measure(base: str, proc: subprocess.Popen[bytes], mix: list[tuple[str,
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", type=int, default=20)
-    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--think", type=float, default=1.0,
+                    help="mean seconds a session spends on a page (0: back to back)")
     ap.add_argument("--quiet", type=float, default=12.0)
     ap.add_argument("--daemon", nargs=2, metavar=("CONFIG", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()

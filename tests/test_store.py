@@ -224,3 +224,22 @@ def test_a_new_story_is_not_taken_for_a_revision_of_one_that_dropped_off(tmp_pat
         (new,) = store.store_items("f", [ParsedItem(None, home, "乙：道路封闭", ""),
                                          ParsedItem(None, home, "丙：学校开学典礼", "")], now=T0)
         assert store.get_item(new.id)["revision_of"] is None
+
+
+def test_a_very_common_word_is_ranked_among_its_newest_matches(store, monkeypatch):
+    """Past RANK_WINDOW matches, relevance ranks the newest of them only (so a search on
+    a word in every seventh item of a million costs what a rare word does); pages beyond
+    the window still come, in order, and nothing is lost within it."""
+    import monitor.store.search as search
+
+    best = store.store_items("f", [item("坍塌坍塌坍塌", guid="old", body="坍塌")], now=T0)[0]
+    rest = store.store_items("f", [item(f"消息{n}", guid=f"n{n}", body=f"提到坍塌的第{n}条")
+                                   for n in range(8)], now=T0 + timedelta(minutes=1))
+    assert store.search_items("坍塌", limit=3)[0]["id"] == best.id       # all ranked
+    monkeypatch.setattr(search, "RANK_WINDOW", 4)
+    top = [r["id"] for r in store.search_items("坍塌", limit=4)]
+    assert best.id not in top and set(top) <= {s.id for s in rest[-4:]}
+    deep = store.search_items("坍塌", limit=3, offset=6)                   # window grows
+    assert len(deep) == 3
+    everything = [r["id"] for r in store.search_items("坍塌", limit=9)]
+    assert sorted(everything) == sorted([best.id, *(s.id for s in rest)])

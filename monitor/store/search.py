@@ -23,6 +23,7 @@ from .db import to_model
 
 # the substring fallback looks at this many of the newest items at most
 SCAN_LIMIT = 20000
+RANK_WINDOW = 5000     # a search ranks at most the newest this many matches by relevance
 
 
 def tokens(text: str) -> list[str]:
@@ -92,19 +93,28 @@ class SearchMixin:
     def search_items(self, query: str, *, limit: int = 50, offset: int = 0) -> list[Item]:
         """Items matching every word of ``query``, best match first (BM25, the title
         weighing three times the body; equal ranks newest first); ``offset`` skips that
-        many (a page further on)."""
+        many (a page further on). When a word is so common that more than
+        :data:`RANK_WINDOW` items match, the ranking is among the newest of them (by
+        arrival), so a search costs the same however common its words are."""
         fts = fts_query(query)
         rows: list[dict[str, Any]] = []
         with self.lock:
             if fts:
+                # the newest RANK_WINDOW matches (at least as many as the page needs): the
+                # index walks its rowids backwards without ranking anything
+                window = max(RANK_WINDOW, int(offset) + int(limit))
+                floor = self.db.execute(
+                    "SELECT rowid FROM items_fts WHERE items_fts MATCH ? ORDER BY rowid DESC "
+                    "LIMIT 1 OFFSET ?", [fts, window - 1]).fetchone()
                 # ranked on the index alone; only the rows shown are read from items
                 # (deleted items have left the index)
                 rows = list(self.db.query(
                     "SELECT items.* FROM (SELECT rowid AS id, bm25(items_fts, 3.0, 1.0) AS rank "
-                    "FROM items_fts WHERE items_fts MATCH ? ORDER BY rank, rowid DESC "
-                    "LIMIT ? OFFSET ?) AS hit JOIN items ON items.id = hit.id "
+                    "FROM items_fts WHERE items_fts MATCH ? AND rowid >= ? "
+                    "ORDER BY rank, rowid DESC LIMIT ? OFFSET ?) AS hit "
+                    "JOIN items ON items.id = hit.id "
                     "WHERE items.deleted = 0 ORDER BY hit.rank, hit.id DESC",
-                    [fts, int(limit), int(offset)]))
+                    [fts, floor[0] if floor else 0, int(limit), int(offset)]))
             if not rows and query.strip() and not (offset and fts and self._any_match(fts)):
                 like = like_pattern(query)
                 rows = list(self.db.query(

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 
@@ -18,7 +18,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..store import Store
 from .app import create_app
-from .context import WebContext
+from .context import PerThreadStore, ThreadStores, WebContext
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,9 @@ def web_secret(config: Config) -> str:
 
 
 class Console:
-    """The console of one process: its own store handle (a second SQLite connection, so
-    pages never queue behind the fetchers' writes), the app and the server."""
+    """The console of one process: its own SQLite connections (one per worker thread, apart
+    from the daemon's, so pages never queue behind the fetchers' writes or each other),
+    the app and the server."""
 
     def __init__(self, config: Config, *, clock: Callable[[], datetime],
                  config_path: Path | None = None, state: dict[str, Any] | None = None,
@@ -52,8 +53,14 @@ class Console:
         secret = web_secret(config)
         # uvicorn's own start lines are English; ours says the same in Chinese
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-        self.store = Store(config.storage.path, busy_timeout=config.storage.busy_timeout)
-        self.ctx = WebContext(config, self.store, clock, secret, config_path=config_path,
+        self.stores = ThreadStores(lambda: Store(config.storage.path,
+                                                 busy_timeout=config.storage.busy_timeout))
+        self.stores.get()                  # migrations run (and fail, if they do) right here
+        from ..store.search import fts_query
+
+        fts_query("舆情监测")               # load the segmenter's dictionary now, not on a search
+        store = cast(Store, PerThreadStore(self.stores))
+        self.ctx = WebContext(config, store, clock, secret, config_path=config_path,
                               state=state if state is not None else {})
         self.app = create_app(self.ctx)
         self.listen = listen or config.web.listen
@@ -95,5 +102,5 @@ class Console:
         self.server.should_exit = True
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(self._task, timeout=3)
-        self.store.close()
+        self.stores.close()
         log.info("控制台已停止")
