@@ -177,11 +177,53 @@ class FetchConfig(_Section):
     startup_spread: Duration = 30.0    # overdue feeds at start-up are spread over this window
     parse_workers: StrictInt = Field(default=0, ge=0, le=64)  # 0: one per core (at most 4)
     parse_timeout: Duration = Field(default=60.0, gt=0)  # a parse taking longer is abandoned
+    # a self-hosted RSSHub: feed URLs written "rsshub:/weibo/user/123" expand to it
+    rsshub: SecretURL | None = None
+    rsshub_key_env: SecretEnv = "YUQING_RSSHUB_KEY"   # its ACCESS_KEY, if it has one
+    browser: str = "/usr/bin/chromium"                # for feeds with render = "browser"
+    browser_timeout: Duration = Field(default=30.0, gt=0)   # one rendered page at most
+    browser_concurrency: StrictInt = Field(default=1, ge=1, le=4)
+
+    @field_validator("rsshub")
+    @classmethod
+    def _rsshub(cls, v: str | None) -> str | None:
+        return None if v is None else check_http_url(v)
+
+
+Selector = str | list[str]     # "css:…", "xpath:…", a bare CSS selector, or a list tried in turn
+
+
+class SelectConfig(_Section):
+    """How items are picked out of an html page (CSS/XPath, parsel) or a json API
+    (JMESPath): ``item`` selects one node per item, every other selector runs inside it."""
+
+    item: Selector
+    title: Selector
+    link: Selector | None = None      # html: relative to <base href> or the page; json: the API
+    date: Selector | None = None
+    author: Selector | None = None
+    body: Selector | None = None
+    next: Selector | None = None      # html: the next page's link (followed up to max_pages)
+    max_pages: StrictInt = Field(default=1, ge=1, le=20)
+    link_template: str | None = None  # json: "https://…/detail?id={tid}" from the item's fields
+    date_format: str | None = None    # strptime format tried first, e.g. "%Y年%m月%d日 %H:%M"
+
+
+class DetailConfig(_Section):
+    """Fetch each new item's own page for its full text (forum posts, news articles)."""
+
+    content: Selector | None = None   # the body's selector; without it trafilatura finds it
+    max_per_pass: StrictInt = Field(default=10, ge=1, le=200)
+    max_bytes: StrictInt | None = Field(default=None, ge=1024)
 
 
 class FeedConfig(_Section):
     name: str = Field(min_length=1)
     url: SecretURL
+    type: Literal["feed", "html", "json"] = "feed"   # feed: RSS, Atom, JSON Feed
+    select: SelectConfig | None = None               # required for html and json
+    render: Literal["http", "browser"] = "http"      # browser: Chromium runs the page's JS
+    detail: DetailConfig | None = None
     interval: Duration = 900.0
     encoding: str | None = None
     enabled: StrictBool = True
@@ -195,7 +237,21 @@ class FeedConfig(_Section):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
+        if v.startswith("rsshub:"):          # expanded against [fetch] rsshub
+            if not v.startswith("rsshub:/") or any(c.isspace() for c in v):
+                raise ValueError("RSSHub 路由应写成 rsshub:/平台/路由，例如 rsshub:/weibo/user/1195230310")
+            return v
         return check_http_url(v)
+
+    @model_validator(mode="after")
+    def _page_source(self) -> FeedConfig:
+        if self.type != "feed" and self.select is None:
+            raise ValueError(f"type = \"{self.type}\" 的订阅源需要 [feeds.select]（至少 item 和 title）")
+        if self.type == "feed" and self.select is not None:
+            raise ValueError("[feeds.select] 只用于 type = \"html\" 或 \"json\" 的订阅源")
+        if self.render == "browser" and self.type != "html":
+            raise ValueError("render = \"browser\" 只用于 type = \"html\" 的订阅源")
+        return self
 
     @field_validator("headers")
     @classmethod

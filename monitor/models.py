@@ -69,6 +69,7 @@ class ParsedFeed:
     format: str = ""              # e.g. rss20, atom10, json1
     encoding: str = ""            # the encoding the bytes were decoded with
     ttl: float | None = None      # seconds, from <ttl> / <sy:updatePeriod>
+    next_url: str | None = None   # an html list page's next page (its `next` selector)
 
 
 class Record:

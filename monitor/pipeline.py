@@ -26,7 +26,7 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -36,9 +36,9 @@ from .config import Config, FeedConfig
 from .errors import FetchError, StoreError
 from .fetch import Fetcher
 from .incidents.intake import Intake
-from .models import FetchResult, ParsedFeed
+from .models import FetchResult, ParsedFeed, ParsedItem
 from .parse import parse_in_worker
-from .redact import redact_text
+from .redact import redact_text, redact_url
 from .schedule import next_check
 from .score import Scorer
 from .store import Store
@@ -72,6 +72,24 @@ Clock = Callable[[], datetime]
 # Errors of the store itself: not a feed's fault, so never recorded as a feed failure;
 # they reach the caller (the daemon re-arms the feed, a one-shot command exits 1).
 _STORE_ERRORS = (StoreError, sqlite3.DatabaseError)
+
+
+def recipe_of(feed: FeedConfig) -> dict[str, Any] | None:
+    """What a parse worker needs to know of a page source (picklable), or None for feeds."""
+    if feed.type == "feed" or feed.select is None:
+        return None
+    return {"type": feed.type, "select": feed.select.model_dump()}
+
+
+def _unique_links(items: list[ParsedItem]) -> list[ParsedItem]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        key = item.link or item.guid or item.title
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
 
 
 class Pipeline:
@@ -116,6 +134,10 @@ class Pipeline:
             return await self._failed(feed, _internal_error(), now)
         try:
             parsed = None if result.not_modified else await self._parse(feed, result, now)
+            if parsed is not None and feed.type == "html":                     # more pages
+                parsed = await self._more_pages(feed, parsed, now)
+            if parsed is not None and feed.detail is not None:                 # full texts
+                parsed = await self._details(feed, parsed)
             outcome = await loop.run_in_executor(self.executor, self.process, feed, result,
                                                  now, parsed, state.ttl if state else None)
         except FetchError as e:
@@ -134,6 +156,40 @@ class Pipeline:
                 log.exception("发送告警时出现意外错误 feed=%s", feed.name)
         return outcome
 
+    async def _more_pages(self, feed: FeedConfig, first: ParsedFeed,
+                          now: datetime) -> ParsedFeed:
+        """Follow an html list's ``next`` link up to ``max_pages`` pages, never a page twice;
+        items seen on an earlier page (the lists overlap as new posts push old ones down)
+        count once. A later page that fails ends the walk with what was read."""
+        assert feed.select is not None
+        items, seen_pages = list(first.items), {first.link}
+        nxt = first.next_url
+        for _ in range(feed.select.max_pages - 1):
+            if not nxt or nxt in seen_pages:
+                break
+            seen_pages.add(nxt)
+            try:
+                result = await self.fetcher.fetch(feed.model_copy(update={"url": nxt}))
+                page = await self._parse(feed, result, now)
+            except FetchError as e:
+                log.warning("后续页抓取失败，只用已读到的页 feed=%s url=%s error=%s", feed.name,
+                            redact_url(nxt), e)
+                break
+            items += page.items
+            nxt = page.next_url
+        return replace(first, items=_unique_links(items), next_url=None)
+
+    async def _details(self, feed: FeedConfig, parsed: ParsedFeed) -> ParsedFeed:
+        """Each new item's own page, for its full text (``[feeds.detail]``)."""
+        from .fetch.detail import fetch_details
+
+        loop = asyncio.get_running_loop()
+        links = [i.link for i in parsed.items if i.link]
+        known = await loop.run_in_executor(self.executor, self.store.known_links, feed.name,
+                                           links)
+        items = await fetch_details(self.fetcher, feed, parsed.items, known=known)
+        return replace(parsed, items=items)
+
     async def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
         """Parse in the process pool, within ``[fetch] parse_timeout``. If the pool broke
         (a worker was killed, e.g. by the OOM killer), replace it and parse this body in
@@ -141,7 +197,7 @@ class Pipeline:
         is killed, the pool replaced and the fetch recorded as failed."""
         loop = asyncio.get_running_loop()
         args = (result.content, result.content_type, feed.encoding or None, feed.timezone,
-                result.url, now)
+                result.url, now, recipe_of(feed))
         pool = self.parse_executor
         if pool is not None:
             limit = self.config.fetch.parse_timeout
@@ -183,7 +239,7 @@ class Pipeline:
             return FeedOutcome(feed.name, True, 304, next_check_at=nxt)
         if parsed is None:
             parsed = parse_in_worker(result.content, result.content_type, feed.encoding or None,
-                                     feed.timezone, result.url, now)
+                                     feed.timezone, result.url, now, recipe_of(feed))
         stored = self.store.store_items(feed.name, parsed.items, now=now)         # store
         new = [s.id for s in stored if s.status == "new"]
         changed = [s.id for s in stored if s.status == "changed"]

@@ -252,8 +252,22 @@ def _json_item(it: dict[str, Any], tz: str, base: str | None) -> ParsedItem | No
 
 
 def parse_in_worker(content: bytes, content_type: str, encoding: str | None, timezone: str,
-                    base_url: str | None, now: datetime | None = None) -> ParsedFeed:
-    """:func:`parse_feed` with positional arguments, for a process pool: a worker process
-    needs to import only this module (every argument pickles; ``now`` is the fetch time)."""
+                    base_url: str | None, now: datetime | None = None,
+                    recipe: dict[str, Any] | None = None) -> ParsedFeed:
+    """The parser a feed needs, with positional arguments, for a process pool (every
+    argument pickles; ``now`` is the fetch time): :func:`parse_feed` for feeds, and for a
+    page source (``recipe``: ``{"type": "html"|"json", "select": {...}}``, see
+    ``monitor.config.SelectConfig``) the html list or json API extractor."""
+    if recipe is not None and recipe.get("type") == "html":
+        from .pages import parse_html_list
+
+        return parse_html_list(content, recipe["select"], content_type=content_type,
+                               encoding=encoding, timezone=timezone, base_url=base_url,
+                               now=now)
+    if recipe is not None and recipe.get("type") == "json":
+        from .jsonapi import parse_json_api
+
+        return parse_json_api(content, recipe["select"], encoding=encoding,
+                              timezone=timezone, base_url=base_url, now=now)
     return parse_feed(content, content_type=content_type, encoding=encoding,
                       timezone=timezone, base_url=base_url, now=now)

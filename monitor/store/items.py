@@ -189,6 +189,18 @@ class ItemsMixin:
         with self.lock:
             return [to_model(Item, r) for r in self.db.query(sql, params)]
 
+    def known_links(self, feed: str, links: list[str]) -> set[str]:
+        """Which of ``links`` the feed has stored already (deleted ones too: never again)."""
+        found: set[str] = set()
+        with self.lock:
+            for start in range(0, len(links), 500):
+                chunk = links[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(r[0] for r in self.db.execute(
+                    f"SELECT link FROM items WHERE feed = ? AND link IN ({marks})",
+                    [feed, *chunk]))
+        return found
+
     def count_items(self) -> int:
         with self.lock:
             return int(self.db.execute("SELECT count(*) FROM items WHERE deleted = 0").fetchone()[0])
