@@ -243,3 +243,26 @@ def test_a_very_common_word_is_ranked_among_its_newest_matches(store, monkeypatc
     assert len(deep) == 3
     everything = [r["id"] for r in store.search_items("坍塌", limit=9)]
     assert sorted(everything) == sorted([best.id, *(s.id for s in rest)])
+
+
+def test_rule_history_is_append_only_and_a_revert_is_a_change(store):
+    """A -> B -> A is three changes, each with its own time and diff; the same rules again
+    (a restart) add nothing; and no row can be changed or removed."""
+    import sqlite3
+
+    a, b = {"r.yaml": "- id: x\n  weight: 10\n"}, {"r.yaml": "- id: x\n  weight: 20\n"}
+    assert store.record_ruleset("A", a, 1, actor="王五", now=T0)
+    assert store.record_ruleset("B", b, 1, actor="王五", now=T0 + timedelta(hours=1))
+    assert not store.record_ruleset("B", b, 1, now=T0 + timedelta(hours=2))   # restart
+    assert store.record_ruleset("A", a, 1, actor="李四", now=T0 + timedelta(hours=3))
+    rows = store.ruleset_versions()                       # newest first
+    assert [(r.version, r.loaded_at, r.actor) for r in rows] == [
+        ("A", T0 + timedelta(hours=3), "李四"), ("B", T0 + timedelta(hours=1), "王五"),
+        ("A", T0, "王五")]
+    assert "-  weight: 20" in rows[0].diff and "+  weight: 10" in rows[0].diff
+    assert rows[0].changed == ["r.yaml"]
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store.db.execute("UPDATE ruleset_versions SET loaded_at = 'x'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store.db.execute("DELETE FROM ruleset_versions")
+    assert store.last_ruleset_files() == a

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -294,6 +295,31 @@ CREATE TABLE used_links (
     used_at TEXT NOT NULL
 );
 """),
+    # Rule history as evidence: one row per change of the rules in force, in order, never
+    # updated (a revert A -> B -> A is a third row with its own diff); the old table kept
+    # one row per distinct version and moved its time on every return to it.
+    (12, "append-only rule history", """
+CREATE TABLE ruleset_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    version TEXT NOT NULL,
+    loaded_at TEXT NOT NULL,
+    actor TEXT,
+    rules INTEGER NOT NULL,
+    files TEXT NOT NULL,
+    changed TEXT,
+    diff TEXT
+);
+INSERT INTO ruleset_history (version, loaded_at, actor, rules, files, changed, diff)
+    SELECT version, loaded_at, actor, rules, files, changed, diff FROM ruleset_versions
+    ORDER BY loaded_at, rowid;
+DROP TABLE ruleset_versions;
+ALTER TABLE ruleset_history RENAME TO ruleset_versions;
+CREATE INDEX ruleset_versions_version ON ruleset_versions (version);
+CREATE TRIGGER ruleset_versions_append_only_update BEFORE UPDATE ON ruleset_versions
+BEGIN SELECT RAISE(ABORT, 'ruleset_versions is append-only'); END;
+CREATE TRIGGER ruleset_versions_append_only_delete BEFORE DELETE ON ruleset_versions
+BEGIN SELECT RAISE(ABORT, 'ruleset_versions is append-only'); END;
+"""),
 ]
 
 _FETCH_DAYS = """
@@ -575,5 +601,17 @@ def _version(name: str) -> int:
 
 
 def _split_sql(script: str) -> list[str]:
-    """Split a migration script into statements (no semicolons inside our DDL strings)."""
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a migration script into statements: at semicolons, except inside a trigger's
+    ``BEGIN … END`` (no semicolons inside our DDL strings)."""
+    out: list[str] = []
+    current = ""
+    for part in script.split(";"):
+        current += part
+        words = re.findall(r"\b(BEGIN|END)\b", current.upper())
+        if words.count("BEGIN") > words.count("END"):
+            current += ";"                 # still inside a trigger body
+            continue
+        if current.strip():
+            out.append(current.strip())
+        current = ""
+    return out

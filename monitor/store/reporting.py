@@ -106,7 +106,7 @@ class ReportingMixin:
                 "SELECT version, loaded_at, actor, rules, changed, NOT EXISTS (SELECT 1 FROM "
                 "ruleset_versions AS e WHERE e.rowid < v.rowid) AS initial "
                 "FROM ruleset_versions AS v "
-                "WHERE loaded_at >= ? AND loaded_at < ? ORDER BY loaded_at, rowid",
+                "WHERE loaded_at >= ? AND loaded_at < ? ORDER BY id",
                 [iso(since), iso(until)]))
         for r in rows:
             r["loaded_at"] = parse_iso(r["loaded_at"])

@@ -1,5 +1,6 @@
-"""Ruleset versions: every ruleset that went live, once, with when it was first seen, who
-edited it, the files, which changed and a unified diff against the previous version."""
+"""Rule history: every change of the rules in force, appended in order (a revert too), with
+when it went live, who made it, the files, which changed and a unified diff against the
+rules before it. Never updated or deleted (triggers refuse it)."""
 
 from __future__ import annotations
 
@@ -26,22 +27,18 @@ class RulesetsMixin:
 
     def record_ruleset(self, version: str, files: Mapping[str, str], rules: int, *,
                        actor: str | None = None, now: datetime | None = None) -> bool:
-        """Record a ruleset version (once); returns True when it is new.
+        """Record that the rules in force changed to ``version``; True when that is a
+        change (the newest row holds another version, or there is none).
 
-        The diff against the previous version is stored with it, so rule maintenance can
-        be shown in reports (what changed, when, by whom).
-        """
+        The history is append-only: each change is a row of its own with its time, who
+        made it, which files changed and the unified diff against the rules before it;
+        going back to an earlier version is a new change, never a moved timestamp."""
         with self.tx():
-            if self.db.execute("SELECT 1 FROM ruleset_versions WHERE version = ?",
-                               [version]).fetchone():
-                # back to a version seen before: it becomes the newest again
-                self.db.execute("UPDATE ruleset_versions SET loaded_at = ? WHERE version = ?",
-                                [iso(now or utcnow()), version])
-                self.log_event("rules.version", version, actor=actor, data="[]", now=now)
-                return False
-            prev = self.db.execute("SELECT files FROM ruleset_versions "
-                                   "ORDER BY loaded_at DESC, rowid DESC LIMIT 1").fetchone()
-            old: dict[str, str] = json.loads(prev[0]) if prev else {}
+            prev = self.db.execute("SELECT version, files FROM ruleset_versions "
+                                   "ORDER BY id DESC LIMIT 1").fetchone()
+            if prev is not None and prev[0] == version:
+                return False                   # the same rules again (a restart, a reload)
+            old: dict[str, str] = json.loads(prev[1]) if prev else {}
             changed = changed_files(old, files)
             diff = "".join(
                 "".join(difflib.unified_diff(
@@ -62,7 +59,7 @@ class RulesetsMixin:
         with self.lock:
             rows = list(self.db.query(
                 "SELECT version, loaded_at, actor, rules, changed, diff FROM ruleset_versions "
-                "ORDER BY loaded_at DESC, rowid DESC"))
+                "ORDER BY id DESC"))
         for r in rows:
             r["changed"] = json.loads(r["changed"] or "[]")
         return [to_model(RulesetVersion, r) for r in rows]
@@ -71,5 +68,5 @@ class RulesetsMixin:
         """The files of the newest recorded version (the last rules known to be good)."""
         with self.lock:
             row = self.db.execute("SELECT files FROM ruleset_versions "
-                                  "ORDER BY loaded_at DESC, rowid DESC LIMIT 1").fetchone()
+                                  "ORDER BY id DESC LIMIT 1").fetchone()
         return json.loads(row[0]) if row else None
