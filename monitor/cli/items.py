@@ -111,30 +111,53 @@ def items_delete(state: Invocation, item_ids: tuple[int, ...]) -> None:
 
 @items.command("search")
 @click.argument("query")
+@click.option("--feed", "feed_name", default=None, metavar="名称", help="只搜这个订阅源的条目")
+@SINCE_OPTION
+@click.option("--until", default=None, metavar="日期", help="截止日期（不含），按条目时间")
 @LIMIT_OPTION
 @export_options
 @JSON_OPTION
 @pass_invocation
-def items_search(state: Invocation, query: str, limit: int, fmt: str | None,
-                 output: Path | None, as_json: bool) -> None:
+def items_search(state: Invocation, query: str, feed_name: str | None, since: str | None,
+                 until: str | None, limit: int, fmt: str | None, output: Path | None,
+                 as_json: bool) -> None:
     """全文搜索（支持中文词语，繁简通搜），最相关的在前（标题中的词权重更高），
-    命中的词用〖〗标出（终端上另加颜色）。
+    命中的词用〖〗标出（终端上另加颜色）。空格分开的词都要命中；A OR B 命中其一即可；
+    -词 排除含该词的条目；词* 匹配以它开头的词。
 
     \b
     示例：
       yuqing items search 欠薪
+      yuqing items search "滨江大道 -招标" --since 2026-11-01
+      yuqing items search "坍塌 OR 垮塌" --feed 区融媒体中心
       yuqing items search "工地 坍塌" --format csv -o 坍塌.csv
     """
+    from ..store.search import parse_query
+
+    if not query.strip():
+        raise click.UsageError("搜索词不能为空：请写要找的词，例如 yuqing items search 欠薪")
+    if not parse_query(query).fts and parse_query(query).excluded:
+        raise click.UsageError(f"“{query.strip()}”只有要排除的词：请至少写一个要找的词，"
+                               "例如 \"滨江大道 -招标\"")
     check_export(fmt, output, as_json)
+    since_dt = parse_when(since, param="--since")
+    until_dt = parse_when(until, param="--until")
     with open_store(state) as store:
-        rows = store.search_items(query, limit=limit)
+        rows = store.search_items(query, limit=limit, feed=feed_name, since=since_dt,
+                                  until=until_dt)
+        more = 0
+        if limit and len(rows) >= limit:
+            more = store.count_search(query, feed=feed_name, since=since_dt,
+                                      until=until_dt) - len(rows)
         if fmt is not None:
             _export(store, rows, fmt, output)
             return
     if as_json:
         emit_json([_item_json(r) for r in rows])
-    else:
-        _print_found(rows, query, color=sys.stdout.isatty())
+        return
+    _print_found(rows, query, color=sys.stdout.isatty())
+    if more > 0:
+        click.echo(f"（还有 {more} 条未显示：用 --limit 显示更多，或加词、--since、--feed 缩小范围）")
 
 
 def _print_found(rows: list[Item], query: str, *, color: bool) -> None:

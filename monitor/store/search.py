@@ -9,12 +9,16 @@ the same way and every token must match, ranked by BM25 with the title weighing 
 times the body. Queries that still find nothing fall back to a substring scan of the
 newest items (``SCAN_LIMIT``: the scan reads whole rows, so it is bounded).
 
-``query_terms`` and ``term_spans`` say where a query's words stand in an item's original
-text (through the normalization's offset map), for highlighting.
+Queries may say more than "all these words" (:func:`parse_query`): ``-招标`` excludes a
+word, ``A OR B`` takes either, and a trailing ``*`` takes every word beginning so
+(``滨江*``). ``query_terms`` and ``term_spans`` say where a query's wanted words stand in an
+item's original text (through the normalization's offset map), for highlighting.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..models import Item
@@ -35,21 +39,90 @@ def tokens(text: str) -> list[str]:
     return rjieba.cut_for_search(normalize(text).text, hmm=False)
 
 
+@dataclass(frozen=True)
+class Query:
+    """A search as typed, read: the FTS5 expression, the words wanted (for highlighting),
+    the words excluded, and whether it is plain words only (the substring fallback then
+    applies)."""
+
+    fts: str
+    wanted: list[str]
+    excluded: list[str]
+    plain: bool
+
+
+def _words(text: str) -> list[str]:
+    return [t for t in dict.fromkeys(tokens(text)) if any(ch.isalnum() for ch in t)]
+
+
+def _phrase(text: str) -> tuple[str, list[str]]:
+    """One typed term as an FTS5 expression (all its words; ``*`` at its end: the last
+    word as a prefix) and its words."""
+    prefix = text.endswith("*")
+    words = _words(text.rstrip("*"))
+    if not words:
+        return "", []
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+    if prefix:
+        quoted[-1] += " *"
+    expr = " AND ".join(quoted)
+    return (f"({expr})" if len(quoted) > 1 else expr), words
+
+
+def parse_query(query: str) -> Query:
+    """Read a search: terms separated by spaces must all match; ``A OR B`` takes either;
+    ``-word`` excludes; ``word*`` is a prefix. A query of exclusions only has no ``fts``."""
+    groups: list[list[str]] = []
+    wanted: list[str] = []
+    excluded: list[str] = []
+    negs: list[str] = []
+    pending_or, plain = False, True
+    for raw in query.split():
+        if raw == "OR":
+            pending_or = bool(groups)
+            plain = False
+            continue
+        if raw.startswith("-") and len(raw) > 1:
+            expr, words = _phrase(raw[1:])
+            if expr:
+                negs.append(expr)
+                excluded += words
+            plain = False
+            continue
+        if raw.endswith("*"):
+            plain = False
+        expr, words = _phrase(raw)
+        if not expr:
+            continue
+        wanted += [w for w in words if w not in wanted]
+        if pending_or:
+            groups[-1].append(expr)
+        else:
+            groups.append([expr])
+        pending_or = False
+    if not groups:
+        return Query("", wanted, excluded, plain)
+    fts = " AND ".join(g[0] if len(g) == 1 else "(" + " OR ".join(g) + ")" for g in groups)
+    for neg in negs:
+        fts = f"({fts}) NOT {neg}"
+    return Query(fts, wanted, excluded, plain)
+
+
 def query_terms(query: str) -> list[str]:
-    """The normalized words of ``query`` that the index is searched for (those holding a
-    letter or digit), plus the whole normalized query when it is more than one word (what
-    the substring fallback looks for)."""
-    words = [t for t in dict.fromkeys(tokens(query)) if any(ch.isalnum() for ch in t)]
+    """The normalized words of ``query`` to highlight (the wanted ones, those holding a
+    letter or digit), plus the whole normalized query when it is plain words and more than
+    one (what the substring fallback looks for)."""
+    q = parse_query(query)
+    words = list(q.wanted)
     whole = normalize(query.strip()).text
-    if whole and whole not in words and any(ch.isalnum() for ch in whole):
+    if q.plain and whole and whole not in words and any(ch.isalnum() for ch in whole):
         words.append(whole)
     return words
 
 
 def fts_query(query: str) -> str:
-    """The FTS5 MATCH expression for ``query``: every word, each quoted ("" when none)."""
-    words = dict.fromkeys(t for t in tokens(query) if any(ch.isalnum() for ch in t))
-    return " ".join('"' + t.replace('"', '""') + '"' for t in words)
+    """The FTS5 MATCH expression for ``query`` ("" when it wants no word)."""
+    return parse_query(query).fts
 
 
 def like_pattern(text: str) -> str:
@@ -90,22 +163,36 @@ class SearchMixin:
         return self.db.execute("SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT 1",
                                [fts]).fetchone() is not None
 
-    def search_items(self, query: str, *, limit: int = 50, offset: int = 0) -> list[Item]:
-        """Items matching every word of ``query``, best match first (BM25, the title
-        weighing three times the body; equal ranks newest first); ``offset`` skips that
-        many (a page further on). When a word is so common that more than
+    def search_items(self, query: str, *, limit: int = 50, offset: int = 0,
+                     feed: str | None = None, since: datetime | None = None,
+                     until: datetime | None = None) -> list[Item]:
+        """Items matching ``query`` (see :func:`parse_query`), best match first (BM25, the
+        title weighing three times the body; equal ranks newest first); ``offset`` skips
+        that many (a page further on); ``feed``/``since``/``until`` (by the item's date)
+        narrow it. Unfiltered, when a word is so common that more than
         :data:`RANK_WINDOW` items match, the ranking is among the newest of them (by
         arrival), so a search costs the same however common its words are."""
-        fts = fts_query(query)
+        q = parse_query(query)
+        filters, params = _filters(feed, since, until)
         rows: list[dict[str, Any]] = []
         with self.lock:
-            if fts:
+            if q.fts and filters:
+                # ranked among the items that pass the filters (read through the join)
+                rows = list(self.db.query(
+                    "SELECT items.* FROM (SELECT items_fts.rowid AS id, "
+                    "bm25(items_fts, 3.0, 1.0) AS rank FROM items_fts "
+                    "JOIN items AS i ON i.id = items_fts.rowid "
+                    f"WHERE items_fts MATCH ? AND i.deleted = 0 AND {filters} "
+                    "ORDER BY rank, items_fts.rowid DESC LIMIT ? OFFSET ?) AS hit "
+                    "JOIN items ON items.id = hit.id ORDER BY hit.rank, hit.id DESC",
+                    [q.fts, *params, int(limit), int(offset)]))
+            elif q.fts:
                 # the newest RANK_WINDOW matches (at least as many as the page needs): the
                 # index walks its rowids backwards without ranking anything
                 window = max(RANK_WINDOW, int(offset) + int(limit))
                 floor = self.db.execute(
                     "SELECT rowid FROM items_fts WHERE items_fts MATCH ? ORDER BY rowid DESC "
-                    "LIMIT 1 OFFSET ?", [fts, window - 1]).fetchone()
+                    "LIMIT 1 OFFSET ?", [q.fts, window - 1]).fetchone()
                 # ranked on the index alone; only the rows shown are read from items
                 # (deleted items have left the index)
                 rows = list(self.db.query(
@@ -114,13 +201,53 @@ class SearchMixin:
                     "ORDER BY rank, rowid DESC LIMIT ? OFFSET ?) AS hit "
                     "JOIN items ON items.id = hit.id "
                     "WHERE items.deleted = 0 ORDER BY hit.rank, hit.id DESC",
-                    [fts, floor[0] if floor else 0, int(limit), int(offset)]))
-            if not rows and query.strip() and not (offset and fts and self._any_match(fts)):
+                    [q.fts, floor[0] if floor else 0, int(limit), int(offset)]))
+            if (not rows and q.plain and query.strip()
+                    and not (offset and q.fts and self._any_match(q.fts))):
                 like = like_pattern(query)
                 rows = list(self.db.query(
                     "SELECT * FROM (SELECT * FROM items WHERE deleted = 0 "
+                    f"AND {filters or '1'} "
                     "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?) "
                     "WHERE title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\' "
                     "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ? OFFSET ?",
-                    [SCAN_LIMIT, like, like, int(limit), int(offset)]))
+                    [*params, SCAN_LIMIT, like, like, int(limit), int(offset)]))
         return [to_model(Item, r) for r in rows]
+
+    def count_search(self, query: str, *, feed: str | None = None,
+                     since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many items the index finds for ``query`` (with the same filters), to say
+        how many a cut list leaves out."""
+        q = parse_query(query)
+        if not q.fts:
+            return 0
+        filters, params = _filters(feed, since, until)
+        with self.lock:
+            if filters:
+                row = self.db.execute(
+                    "SELECT count(*) FROM items_fts JOIN items AS i ON i.id = items_fts.rowid "
+                    f"WHERE items_fts MATCH ? AND i.deleted = 0 AND {filters}",
+                    [q.fts, *params]).fetchone()
+            else:
+                row = self.db.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?",
+                                      [q.fts]).fetchone()
+        return int(row[0])
+
+
+def _filters(feed: str | None, since: datetime | None, until: datetime | None
+             ) -> tuple[str, list[Any]]:
+    """SQL conditions on an item row (aliased ``i`` or unaliased) and their values."""
+    from .db import iso
+
+    where: list[str] = []
+    params: list[Any] = []
+    if feed is not None:
+        where.append("feed = ?")
+        params.append(feed)
+    if since is not None:
+        where.append("coalesce(published_at, fetched_at) >= ?")
+        params.append(iso(since))
+    if until is not None:
+        where.append("coalesce(published_at, fetched_at) < ?")
+        params.append(iso(until))
+    return " AND ".join(where), params

@@ -80,7 +80,8 @@ def _fetch(store: Store, f: Filters, since: datetime | None, until: datetime | N
     """One page and one more item (to tell whether a next page exists)."""
     offset = (page_no - 1) * PER_PAGE
     if f.q:
-        return store.search_items(f.q, limit=PER_PAGE + 1, offset=offset)
+        return store.search_items(f.q, limit=PER_PAGE + 1, offset=offset,
+                                  feed=f.feed or None, since=since, until=until)
     return store.list_items(feed=f.feed or None, since=since, until=until,
                             limit=PER_PAGE + 1, offset=offset)
 
