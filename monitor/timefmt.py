@@ -9,7 +9,8 @@ A date typed without an offset (``--since 2026-12-02``) is read in the same zone
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -66,10 +67,25 @@ def for_json(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def read_time(value: str) -> datetime:
-    """``YYYY-MM-DD`` or a full ISO 8601 time as typed by a person; without an offset it is
-    read in the display zone. Raises ``ValueError``."""
-    dt = datetime.fromisoformat(value)
+_RELATIVE = {"today": 0, "今天": 0, "yesterday": 1, "昨天": 1}
+
+
+def read_time(value: str, *, now: datetime | None = None) -> datetime:
+    """``YYYY-MM-DD``, a full ISO 8601 time, ``today``/``yesterday`` (今天/昨天: the start of
+    that day in the display zone) or a span back from ``now`` (``24h``, ``7d``, ``30m``,
+    ``2w``) as typed by a person; without an offset a time is read in the display zone.
+    Raises ``ValueError``."""
+    text = value.strip()
+    if text.lower() in _RELATIVE or text in _RELATIVE:
+        base = (now or datetime.now(UTC)).astimezone(zone())
+        start = base.replace(hour=0, minute=0, second=0, microsecond=0)
+        return (start - timedelta(days=_RELATIVE.get(text.lower(), _RELATIVE.get(text, 0)))
+                ).astimezone(UTC)
+    span = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([mhdw])", text.lower())
+    if span:
+        unit = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[span.group(2)]
+        return (now or datetime.now(UTC)) - timedelta(seconds=float(span.group(1)) * unit)
+    dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=zone())
     return dt.astimezone(UTC)

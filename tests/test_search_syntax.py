@@ -74,3 +74,27 @@ def test_the_cli_says_how_many_more_and_refuses_an_empty_query(searched) -> None
     only_not = cli("items", "search", "--", "-招标")
     assert only_not.exit_code == 2 and "只有要排除的词" in only_not.stderr
     assert "还有" not in cli("items", "search", "滨江*", "--limit", "5").stdout
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("today", datetime(2026, 12, 2, 16, 0, tzinfo=UTC)),        # Beijing midnight
+    ("今天", datetime(2026, 12, 2, 16, 0, tzinfo=UTC)),
+    ("yesterday", datetime(2026, 12, 1, 16, 0, tzinfo=UTC)),
+    ("24h", datetime(2026, 12, 2, 2, 0, tzinfo=UTC)),
+    ("7d", datetime(2026, 11, 26, 2, 0, tzinfo=UTC)),
+    ("30m", datetime(2026, 12, 3, 1, 30, tzinfo=UTC)),
+    ("2w", datetime(2026, 11, 19, 2, 0, tzinfo=UTC)),
+    ("2026-12-01", datetime(2026, 11, 30, 16, 0, tzinfo=UTC)),
+])
+def test_relative_dates_as_people_type_them(typed: str, expected: datetime) -> None:
+    from monitor.timefmt import read_time
+
+    assert read_time(typed, now=datetime(2026, 12, 3, 2, 0, tzinfo=UTC)) == expected
+
+
+def test_since_takes_relative_dates_on_the_command_line(searched) -> None:
+    _, cli = searched
+    assert cli.json("items", "search", "滨江*", "--since", "today") == []   # all in Nov
+    assert len(cli.json("items", "search", "滨江*", "--since", "3650d")) == 3
+    bad = cli("items", "search", "滨江*", "--since", "上周")
+    assert bad.exit_code == 2 and "24h、7d" in bad.stderr

@@ -153,8 +153,9 @@ def _json_default(value: Any) -> Any:
 
 
 def parse_when(value: str | None, *, param: str) -> datetime | None:
-    """``YYYY-MM-DD`` or a full ISO 8601 time; without an offset it is read in the display
-    zone (``[display] timezone``, Beijing time by default)."""
+    """``YYYY-MM-DD``, a full ISO 8601 time, ``today``/``yesterday`` or a span back from now
+    (``24h``, ``7d``); without an offset it is read in the display zone (``[display]
+    timezone``, Beijing time by default)."""
     if value is None:
         return None
     invocation = click.get_current_context(silent=True)
@@ -164,7 +165,8 @@ def parse_when(value: str | None, *, param: str) -> datetime | None:
     try:
         return read_time(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} 不是日期，应写成 YYYY-MM-DD 或完整的 ISO 8601 时间",
+        raise click.BadParameter(f"{value!r} 不是日期，应写成 YYYY-MM-DD、完整的 ISO 8601 时间、"
+                                 "today（今天）、yesterday（昨天）或 24h、7d 这样的时长",
                                  param_hint=param) from None
 
 
