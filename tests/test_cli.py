@@ -65,7 +65,7 @@ def test_items_list_and_search_json(tmp_path, httpserver):
     word = next(w for w in ("工地", "施工", "项目", "工程") if any(w in i["title"] for i in items))
     hits = cli.json("items", "search", word)
     assert hits and all(word in h["title"] + h["body"] for h in hits)
-    r = cli("items", "list", "--since", "yesterday")
+    r = cli("items", "list", "--since", "last week")
     assert r.exit_code == 2
     # a deleted item disappears and does not come back on the next fetch
     victim = forum[0]

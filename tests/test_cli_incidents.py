@@ -176,7 +176,7 @@ def test_incidents_list_filters_and_exact_json(world: World) -> None:
     # bad values: one Chinese line, exit 1; bad usage: exit 2
     assert "purple" in one_error_line(cli("incidents", "list", "--level", "purple"))
     assert "状态" in one_error_line(cli("incidents", "list", "--status", "closed"))
-    assert cli("incidents", "list", "--since", "yesterday").exit_code == 2
+    assert cli("incidents", "list", "--since", "last week").exit_code == 2
     assert cli("incidents", "list", "--limit", "0").exit_code == 2
 
     r = cli("incidents", "list")

@@ -184,24 +184,35 @@ def _print_found(rows: list[Item], query: str, *, color: bool) -> None:
 @items.command("scored")
 @click.option("--min-score", default=1, type=click.IntRange(0, 100),
               help="最低得分 0-100（默认 1）")
-@click.option("--min-level", type=click.Choice(LEVELS), default=None,
-              help=f"只看这一级别及以上（{'、'.join(LEVELS)}）")
+@click.option("--min-level", default="blue", metavar="级别",
+              help="只看这一级别及以上（默认 blue 一般（蓝）；info 记录级也看；可写中文如 较大）")
 @SINCE_OPTION
+@click.option("--fetched-since", default=None, metavar="日期",
+              help="只看这之后才抓到的条目（按抓取时间；today、24h 等写法同 --since）")
 @LIMIT_OPTION
 @JSON_OPTION
 @pass_invocation
-def items_scored(state: Invocation, min_score: int, min_level: str | None, since: str | None,
-                 limit: int, as_json: bool) -> None:
-    """按规则得分列出命中的条目（得分高的在前），并高亮命中词。
+def items_scored(state: Invocation, min_score: int, min_level: str, since: str | None,
+                 fetched_since: str | None, limit: int, as_json: bool) -> None:
+    """有风险的条目：按级别（高的在前）再按得分列出命中规则的条目，并高亮命中词；
+    默认不含只记录、不告警的“记录”级。
 
-    示例：yuqing items scored --min-level blue --since 2026-01-01
+    \b
+    示例：
+      yuqing items scored --fetched-since today
+      yuqing items scored --min-level 较大 --since 7d
     """
     from ..models import LEVEL_NAMES
+    from .incidents import level_code
 
-    levels = list(LEVELS[LEVELS.index(min_level):]) if min_level else None
+    code = level_code(min_level)
+    levels = list(LEVELS[LEVELS.index(code):])
     with open_store(state) as store:
         rows = store.scored_items(min_score=min_score, levels=levels,
-                                  since=parse_when(since, param="--since"), limit=limit)
+                                  since=parse_when(since, param="--since"),
+                                  fetched_since=parse_when(fetched_since,
+                                                           param="--fetched-since"),
+                                  limit=limit)
     if as_json:
         emit_json([{"id": r["id"], "feed": r["feed"], "title": r["title"], "link": r["link"],
                     "published_at": r["published_at"], "score": r["score"], "level": r["level"],
@@ -216,10 +227,14 @@ def items_scored(state: Invocation, min_score: int, min_level: str | None, since
     for r in rows:
         spans = [s for m in r["matches"] for s in m["spans"]]
         level = LEVEL_NAMES.get(r["level"], r["level"])
-        click.echo(f"[{r['score']:>3} {level}] {r['feed']}："
-                   f"{highlight(r['title'], [s for s in spans if s['field'] == 'title'], color=color)}")
+        click.echo(f"[{r['id']}] {r['score']:>3} {level}  {show(r['feed'])}  "
+                   f"发布 {for_people(r['published_at'])}  抓取 {for_people(r['fetched_at'])}")
+        click.echo("      " + highlight(r["title"], [s for s in spans if s["field"] == "title"],
+                                        color=color))
         body_spans = [s for s in spans if s["field"] == "body"]
         if body_spans:
             click.echo(f"      {highlight(*snippet(r['body'], body_spans), color=color)}")
         rules_hit = "、".join(f"{m['rule']}（{m['category']}）" for m in r["matches"])
         click.echo(f"      规则：{rules_hit}")
+        if r["link"]:
+            click.echo(f"      {show(r['link'])}")

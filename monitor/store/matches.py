@@ -71,18 +71,24 @@ class MatchesMixin:
         return out
 
     def scored_items(self, *, min_score: int = 1, levels: list[str] | None = None,
-                     since: datetime | None = None,
+                     since: datetime | None = None, fetched_since: datetime | None = None,
                      limit: int | None = 50) -> list[Item]:
-        """Items with a score, highest first, each with its ``matches``; ``levels``
-        restricts to items whose level is one of them."""
+        """Items with a score, the highest level first and the highest score within it,
+        each with its ``matches``; ``levels`` restricts to items whose level is one of
+        them; ``fetched_since`` to those first fetched since then."""
         where, params = period_where(since)
+        if fetched_since is not None:
+            where.append("fetched_at >= ?")
+            params.append(iso(fetched_since))
         where.append("score >= ?")
         params.append(min_score)
         if levels is not None:
             where.append(f"level IN ({','.join('?' * len(levels))})")
             params.extend(levels)
         sql = (f"SELECT * FROM items WHERE {' AND '.join(where)} "
-               "ORDER BY score DESC, coalesce(published_at, fetched_at) DESC, id DESC")
+               "ORDER BY CASE level WHEN 'red' THEN 4 WHEN 'orange' THEN 3 WHEN 'yellow' "
+               "THEN 2 WHEN 'blue' THEN 1 WHEN 'info' THEN 0 ELSE -1 END DESC, score DESC, "
+               "coalesce(published_at, fetched_at) DESC, id DESC")
         if limit:
             sql += f" LIMIT {int(limit)}"
         with self.lock:
