@@ -169,7 +169,7 @@ class Pipeline:
                 break
             seen_pages.add(nxt)
             try:
-                result = await self.fetcher.fetch(feed.model_copy(update={"url": nxt}))
+                result = await self.fetcher.fetch(feed, url=nxt)  # trusts only the feed's host
                 page = await self._parse(feed, result, now)
             except FetchError as e:
                 log.warning("后续页抓取失败，只用已读到的页 feed=%s url=%s error=%s", feed.name,
