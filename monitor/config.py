@@ -331,6 +331,14 @@ class DetailConfig(_Section):
     max_per_pass: StrictInt = Field(default=10, ge=1, le=200)
     max_bytes: StrictInt | None = Field(default=None, ge=1024)
 
+    @field_validator("content")
+    @classmethod
+    def _content(cls, v: Selector | None) -> Selector | None:
+        for one in selector_list(v):  # html selectors, whatever the feed's type
+            if problem := _html_selector_problem(one):
+                raise ValueError(problem)
+        return v
+
 
 class FeedConfig(_Section):
     name: str = Field(min_length=1)

@@ -211,3 +211,35 @@ def test_the_feeds_headers_go_to_its_own_site_only(tmp_path: Path) -> None:
         run(path)
         cookies = {r.path: r.headers.get("cookie") for r in srv.requests}
     assert cookies == {"/rss": "sid=secret", "/a/1.html": "sid=secret", "/a/2.html": None}
+
+
+@pytest.mark.parametrize("kind", ["html", "json"])
+def test_page_sources_get_their_bodies_too(tmp_path: Path, kind: str) -> None:
+    with FeedServer() as srv:
+        serve(srv, 2)
+        if kind == "html":
+            page = "".join(f'<li><a href="/a/{i}.html">帖子{i}</a><span>摘要{i}……</span></li>'
+                           for i in (1, 2))
+            srv.route("/list", body=f"<html><body><ul>{page}</ul></body></html>".encode(),
+                      headers={"Content-Type": "text/html; charset=utf-8"})
+            select = {"item": "li", "title": "a::text", "link": "a::attr(href)",
+                      "body": "span"}
+        else:
+            rows = ",".join(f'{{"t": "帖子{i}", "u": "/a/{i}.html", "s": "摘要{i}……"}}'
+                            for i in (1, 2))
+            srv.route("/list", body=f'{{"data": [{rows}]}}'.encode(),
+                      headers={"Content-Type": "application/json"})
+            select = {"item": "data", "title": "t", "link": "u", "body": "s"}
+        path = write_config(tmp_path, feeds=[{"name": "论坛", "url": srv.url("/list"),
+                                              "type": kind, "select": select,
+                                              "detail": {"content": "div.post-body"}}])
+        outcome = run(path)
+    assert outcome.ok and outcome.new_items == 2, outcome.error
+    assert all("全文" in b for b in bodies(tmp_path).values())
+
+
+def test_a_content_selector_that_cannot_run_is_a_config_error(tmp_path: Path) -> None:
+    path = write_config(tmp_path, feeds=[{"name": "论坛", "url": "https://bbs.example.cn/rss",
+                                          "detail": {"content": "div[["}}])
+    r = Cli(path)("config", "check")
+    assert r.exit_code != 0 and "CSS 选择器" in r.output + r.stderr

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import replace
 
-from ..config import FeedConfig, Selector
+from ..config import FeedConfig, Selector, selector_list, split_selector
 from ..errors import FetchError
 from ..models import FetchResult, ParsedItem
-from ..parse.charset import decode_feed
+from ..parse.charset import decode_feed, split_content_type
 from ..parse.html import html_to_text, tidy_text
 from ..redact import redact_url
 from .client import Fetcher
@@ -29,9 +28,6 @@ from .client import Fetcher
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 2
-_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9._:\-]{1,40})""",
-                      re.IGNORECASE)
-_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\"';\s]+)", re.IGNORECASE)
 
 
 async def fetch_details(fetcher: Fetcher, feed: FeedConfig, items: list[ParsedItem], *,
@@ -77,25 +73,14 @@ async def fetch_details(fetcher: Fetcher, feed: FeedConfig, items: list[ParsedIt
 def article_text(result: FetchResult, content: Selector | None, encoding: str | None) -> str:
     """An article page's body as plain text: the ``content`` selector's, else trafilatura's
     (``""`` when neither finds any)."""
-    html = decode_page(result.content, result.content_type, encoding)
-    selectors = [content] if isinstance(content, str) else list(content or [])
-    if selectors:
+    _, charset = split_content_type(result.content_type)
+    html, _ = decode_feed(result.content, http_charset=charset, override=encoding, html=True)
+    if selectors := selector_list(content):
         text = select_text(html, selectors)
         if text:
             return text
         log.debug("正文选择器没有匹配，改用自动提取 url=%s", redact_url(result.url))
     return extracted_text(html)
-
-
-def decode_page(content: bytes, content_type: str, encoding: str | None) -> str:
-    """HTML bytes -> text: the feed's ``encoding``, a BOM, the HTTP charset, the page's
-    ``<meta charset>`` (each only if the bytes agree), else detection."""
-    m = _HTTP_CHARSET.search(content_type or "")
-    declared = m.group(1) if m else None
-    if declared is None and (meta := _CHARSET.search(content[:4096])):
-        declared = meta.group(1).decode("ascii")
-    text, _ = decode_feed(content, http_charset=declared, override=encoding)
-    return text
 
 
 def select_text(html: str, selectors: list[str]) -> str:
@@ -104,10 +89,8 @@ def select_text(html: str, selectors: list[str]) -> str:
 
     page = parsel.Selector(text=html)
     for selector in selectors:
-        if selector.startswith("xpath:"):
-            nodes = page.xpath(selector.removeprefix("xpath:").strip())
-        else:
-            nodes = page.css(selector.removeprefix("css:").strip())
+        kind, expr = split_selector(selector)
+        nodes = page.css(expr) if kind == "css" else page.xpath(expr)
         parts = [html_to_text(node.get()) for node in nodes]
         text = tidy_text("\n".join(p for p in parts if p))
         if text:
