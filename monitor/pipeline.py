@@ -182,12 +182,14 @@ class Pipeline:
     async def _details(self, feed: FeedConfig, parsed: ParsedFeed) -> ParsedFeed:
         """Each new item's own page, for its full text (``[feeds.detail]``)."""
         from .fetch.detail import fetch_details
+        from .parse.article import article_text
 
         loop = asyncio.get_running_loop()
         links = [i.link for i in parsed.items if i.link]
         known = await loop.run_in_executor(self.executor, self.store.known_links, feed.name,
                                            links)
-        items = await fetch_details(self.fetcher, feed, parsed.items, known=known)
+        items = await fetch_details(self.fetcher, feed, parsed.items, known=known,
+                                    extract=article_text)
         return replace(parsed, items=items)
 
     async def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:
