@@ -80,7 +80,8 @@ class AlreadyRunningError(MonitorError):
 
 class FetchError(MonitorError):
     """A fetch failed. ``kind`` is one of: timeout, connection, http_status, too_large,
-    not_feed, blocked, redirect, parse, layout, rsshub (RSSHub's own error page)."""
+    not_feed, blocked, redirect, parse, layout, rsshub (RSSHub's own error page),
+    browser (no Chromium for a rendered page)."""
 
     def __init__(self, kind: str, message: str, *, status: int | None = None,
                  retry_after: float | None = None) -> None:

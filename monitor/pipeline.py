@@ -169,7 +169,7 @@ class Pipeline:
                 break
             seen_pages.add(nxt)
             try:
-                result = await self.fetcher.fetch(feed.model_copy(update={"url": nxt}))
+                result = await self.fetcher.fetch(feed, url=nxt)  # trusts only the feed's host
                 page = await self._parse(feed, result, now)
             except FetchError as e:
                 log.warning("后续页抓取失败，只用已读到的页 feed=%s url=%s error=%s", feed.name,
@@ -182,12 +182,14 @@ class Pipeline:
     async def _details(self, feed: FeedConfig, parsed: ParsedFeed) -> ParsedFeed:
         """Each new item's own page, for its full text (``[feeds.detail]``)."""
         from .fetch.detail import fetch_details
+        from .parse.article import article_text
 
         loop = asyncio.get_running_loop()
         links = [i.link for i in parsed.items if i.link]
         known = await loop.run_in_executor(self.executor, self.store.known_links, feed.name,
                                            links)
-        items = await fetch_details(self.fetcher, feed, parsed.items, known=known)
+        items = await fetch_details(self.fetcher, feed, parsed.items, known=known,
+                                    extract=article_text)
         return replace(parsed, items=items)
 
     async def _parse(self, feed: FeedConfig, result: FetchResult, now: datetime) -> ParsedFeed:

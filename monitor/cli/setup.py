@@ -44,8 +44,23 @@ def config_check(state: Invocation, dump: bool) -> None:
     enabled = sum(1 for f in cfg.feeds if f.enabled)
     click.echo(f"配置有效：{cfg.source}（订阅源 {len(cfg.feeds)} 个，启用 {enabled} 个；"
                f"数据库 {cfg.storage.path}；规则目录 {cfg.rules.dir}）")
-    for note in _web_notes(cfg):
+    for note in _web_notes(cfg) + _browser_notes(cfg):
         click.echo(f"注意：{note}", err=True)
+
+
+def _browser_notes(cfg: Any) -> list[str]:
+    """Feeds rendered by a browser when there is no browser at ``[fetch] browser`` (they
+    fail until there is one; the other feeds run either way)."""
+    import os
+    from pathlib import Path
+
+    names = [f.name for f in cfg.feeds if f.enabled and f.render == "browser"]
+    path = Path(cfg.fetch.browser)
+    if not names or (path.is_file() and os.access(path, os.X_OK)):
+        return []
+    return [f"订阅源 {'、'.join(names)} 需要浏览器渲染（render = \"browser\"），但 {path} 没有 "
+            "Chromium：这些订阅源会抓取失败（apt-get install chromium，或在 [fetch] browser "
+            "指定路径）"]
 
 
 def _web_notes(cfg: Any) -> list[str]:

@@ -9,7 +9,7 @@ import ipaddress
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -19,6 +19,7 @@ from ..config import FeedConfig, FetchConfig
 from ..errors import FetchError
 from ..models import FetchResult
 from ..redact import redact_text, redact_url
+from .browser import BrowserRenderer
 from .decompress import read_capped
 from .guard import _PIN, _GuardedTransport, _host, _Pin, _Policy, _ssl_context, default_resolve
 from .headers import cache_lifetime, retry_after
@@ -49,6 +50,9 @@ class _Job:
     etag: str | None
     last_modified: str | None
     rsshub: bool = False
+    method: str = "GET"
+    content: bytes | None = None
+    last_status: int = 0
 
 
 class Fetcher:
@@ -67,6 +71,7 @@ class Fetcher:
         self._clients: dict[str | None, httpx.AsyncClient] = {}
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._global: asyncio.Semaphore | None = None
+        self._browser: BrowserRenderer | None = None
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -76,6 +81,9 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
+        browser, self._browser = self._browser, None
+        if browser is not None:  # first: its pages fetch through the clients below
+            await browser.aclose()
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
@@ -115,49 +123,82 @@ class Fetcher:
             self._hosts[host] = asyncio.Semaphore(self.settings.per_host_concurrency)
         return self._hosts[host]
 
-    def _headers(self, feed: FeedConfig, etag: str | None, last_modified: str | None) -> httpx.Headers:
+    def _headers(self, feed: FeedConfig, etag: str | None, last_modified: str | None, *,
+                 own_origin: bool = True, extra: Mapping[str, str] | None = None
+                 ) -> httpx.Headers:
         # UTF-8 (not httpx's ASCII default): user agents and headers may be written in Chinese.
         headers = httpx.Headers({"User-Agent": feed.user_agent or self.settings.user_agent,
                                  "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate, br"},
                                 encoding="utf-8")
-        for name, value in feed.headers.items():  # replaces a default of any letter case
+        for name, value in (extra or {}).items():
             headers[name] = value
+        if own_origin:  # the feed's headers (cookies, tokens) go to the feed's site only
+            for name, value in feed.headers.items():  # replaces a default of any letter case
+                headers[name] = value
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         return headers
 
+    def browser(self) -> BrowserRenderer:
+        """The process's one browser (``render = "browser"``), started on first use."""
+        if self._browser is None:
+            self._browser = BrowserRenderer(self.settings, self.fetch_resource)
+        return self._browser
+
     async def fetch(self, feed: FeedConfig, *, etag: str | None = None,
-                    last_modified: str | None = None) -> FetchResult:
-        """Fetch ``feed`` once (following redirects); raises :class:`FetchError`."""
+                    last_modified: str | None = None, url: str | None = None) -> FetchResult:
+        """Fetch ``feed`` once (following redirects); raises :class:`FetchError`.
+
+        ``url`` fetches another page on the feed's behalf (a next page, an article): the
+        feed's caps, user agent and proxy, but only the host of the feed's own URL is
+        trusted by the private-network policy, and the feed's headers go to its own site
+        only. A ``render = "browser"`` feed's pages are rendered by Chromium (no
+        conditional GET)."""
         started = time.monotonic()
+        target = url or feed.url
         try:
-            result = await self._fetch(feed, etag, last_modified)
+            if feed.render == "browser":
+                result = await self.browser().render(feed, target)
+            else:
+                result = await self._fetch(feed, etag, last_modified, target=target)
         except FetchError as e:
             log.debug("抓取失败 feed=%s url=%s kind=%s status=%s error=%s", feed.name,
-                     redact_url(feed.url), e.kind, e.status, e)
+                     redact_url(target), e.kind, e.status, e)
             raise
         log.debug("已抓取 feed=%s url=%s status=%d bytes=%d elapsed_ms=%d", feed.name,
                  redact_url(result.url), result.status, len(result.content),
                  (time.monotonic() - started) * 1000)
         return result
 
-    async def _fetch(self, feed: FeedConfig, etag: str | None, last_modified: str | None
-                     ) -> FetchResult:
+    async def fetch_resource(self, feed: FeedConfig, url: str, *, method: str = "GET",
+                             content: bytes | None = None,
+                             headers: Mapping[str, str] | None = None) -> FetchResult:
+        """One request a page rendered for ``feed`` makes (its document, scripts, XHR):
+        the same policy, caps and redirects as the feed's own fetch."""
+        return await self._fetch(feed, None, None, target=url, method=method, content=content,
+                                 extra=headers)
+
+    async def _fetch(self, feed: FeedConfig, etag: str | None, last_modified: str | None, *,
+                     target: str, method: str = "GET", content: bytes | None = None,
+                     extra: Mapping[str, str] | None = None) -> FetchResult:
         s = self.settings
         proxy = feed.proxy or s.proxy
         try:
-            url = httpx.URL(expand(feed.url, s))  # rsshub:/route -> the RSSHub instance
+            home = httpx.URL(expand(feed.url, s))  # rsshub:/route -> the RSSHub instance
+            url = home if target == feed.url else httpx.URL(target)
         except httpx.InvalidURL as e:
-            raise FetchError("connection", f"订阅源地址无效（{redact_url(feed.url)}）："
+            raise FetchError("connection", f"订阅源地址无效（{redact_url(target)}）："
                                            f"{_reason(e)}") from None
         policy = _Policy(allow_all=feed.allow_private is True,
-                         trusted_host=None if feed.allow_private is False else _host(url),
+                         trusted_host=None if feed.allow_private is False else _host(home),
                          networks=self._networks, resolve=self._resolve)
-        job = _Job(feed, self._client(proxy), policy, self._headers(feed, etag, last_modified),
+        own = (url.scheme, _host(url), url.port) == (home.scheme, _host(home), home.port)
+        headers = self._headers(feed, etag, last_modified, own_origin=own, extra=extra)
+        job = _Job(feed, self._client(proxy), policy, headers,
                    feed.max_bytes or s.max_bytes, bool(proxy) and self._transport is None,
-                   etag, last_modified, is_rsshub(feed.url))
+                   etag, last_modified, is_rsshub(feed.url), method.upper(), content)
         seen = {str(url)}
         deadline: float | None = None
         for hop in range(s.max_redirects + 1):
@@ -185,6 +226,9 @@ class Fetcher:
             if (outcome.scheme, _host(outcome), outcome.port) != (url.scheme, _host(url), url.port):
                 for name in _SENSITIVE:  # credentials never follow a redirect to another origin
                     job.headers.pop(name, None)
+            if job.method != "GET" and job.last_status in (301, 302, 303):
+                job.method, job.content = "GET", None  # as browsers do
+                job.headers.pop("content-type", None)
             seen.add(str(outcome))
             url = outcome
         raise AssertionError("unreachable")  # pragma: no cover
@@ -201,7 +245,8 @@ class Fetcher:
                                          tolerate_dns=job.via_proxy)
         token = _PIN.set(_Pin(job.policy, host, ips))
         try:
-            request = job.client.build_request("GET", url, headers=job.headers)
+            request = job.client.build_request(job.method, url, headers=job.headers,
+                                               content=job.content)
             response = await job.client.send(request, stream=True)
             try:
                 return await self._handle(job, url, response)
@@ -216,6 +261,7 @@ class Fetcher:
                       ) -> FetchResult | httpx.URL:
         status = response.status_code
         headers = {k.lower(): v for k, v in response.headers.items()}
+        job.last_status = status
         if status in _REDIRECTS:
             location = headers.get("location", "").strip()
             if not location:
