@@ -99,23 +99,22 @@ def test_tieba_list_root_relative_links_authors_and_abstracts() -> None:
     assert [i.author for i in feed.items] == ["通勤人", "遛弯的", "吧务"]
 
 
-def _cn_dates_ready() -> bool:
-    from monitor.parse.cndates import parse_cn_date
-
-    try:
-        parse_cn_date("08:52", now=NOW)
-    except NotImplementedError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _cn_dates_ready(), reason="Chinese dates (f11/dates) not merged yet")
 def test_tieba_dates_as_tieba_writes_them() -> None:
     feed = parse("tieba.html", TIEBA, "https://tieba.baidu.com/f?kw=x")
     assert [i.published_at for i in feed.items] == [
         local(2024, 3, 8, 8, 52),        # today: 10:00 now
         local(2023, 7, 3),               # 7-3: the most recent past July 3rd
         local(2019, 12, 1)]              # a month only
+
+
+def test_relative_dates_count_from_the_fetch_time_and_date_format_is_used() -> None:
+    body = page("<li><a>一</a><em>3&nbsp;天前</em></li><li><a>二</a><em>发布时间：昨天 14:20</em></li>"
+                "<li><a>三</a><em>05/03/2024 10h20</em></li>")
+    feed = parse_html_list(body, recipe({"item": "li", "title": "a::text", "date": "em::text",
+                                         "date_format": "%d/%m/%Y %Hh%M"}),
+                           base_url="http://x.org/", now=NOW)
+    assert [i.published_at for i in feed.items] == [
+        local(2024, 3, 5, 10), local(2024, 3, 7, 14, 20), local(2024, 3, 5, 10, 20)]
 
 
 def test_gbk_page_declaring_gb2312_decodes_as_gb18030() -> None:

@@ -183,12 +183,9 @@ def read_date(text: str, *, now: datetime | None, tz: str, fmt: str | None) -> d
     """A page's date text as a UTC datetime (Chinese forms relative to ``now``), or None."""
     if not text:
         return None
-    if now is None:
+    if now is None:    # a library caller that fetched nothing: absolute dates only
         return parse_date(text, tz)
-    try:
-        return parse_cn_date(text, now=now, tz=tz, fmt=fmt)
-    except NotImplementedError:  # until monitor.parse.cndates lands
-        return parse_date(text, tz)
+    return parse_cn_date(text, now=now, tz=tz, fmt=fmt)
 
 
 def _item(node: Selector, select: dict[str, Any], base: str | None, tz: str,
