@@ -7,7 +7,7 @@ selectors refused when the config loads."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -339,6 +339,12 @@ def test_next_pages_are_walked_once_each_and_overlaps_count_once(tmp_path: Path)
         assert requested(srv, "/list-3.html") == before  # max_pages = 2: never page 3
 
 
+def wait(status: dict[str, Any]) -> timedelta:
+    """How long the feed waits before its next check."""
+    return (datetime.fromisoformat(status["next_check_at"])
+            - datetime.fromisoformat(status["last_checked_at"]))
+
+
 def told(robots: RobotReceiver) -> list[dict[str, Any]]:
     """What the admins were told about failing feeds."""
     return [r.body for r in robots.received("webhook", "ww")
@@ -355,7 +361,7 @@ def test_a_layout_change_fails_the_feed_tells_admins_and_clears_when_fixed(
             config = write_config(tmp_path, feeds=[{
                 "name": "社区论坛", "url": srv.url("/forum-9-1.html"), "type": "html",
                 "interval": "10m", "select": DISCUZ}], extra={
-                "fetch": {"failure_alert_after": 2},
+                "fetch": {"failure_alert_after": 2, "backoff_base": "1h"},
                 "staff": [{"name": "王五", "webhook": robots.url_for("webhook", "ww",
                                                                      secret=None)}],
                 "alerts": {"admins": ["王五"]}})
@@ -370,8 +376,7 @@ def test_a_layout_change_fails_the_feed_tells_admins_and_clears_when_fixed(
             assert status["consecutive_failures"] == 1
             assert "tbody[id^=normalthread_]" in status["last_error"]
             assert srv.url("/forum-9-1.html") in status["last_error"]
-            checked = datetime.fromisoformat(status["last_checked_at"])
-            assert datetime.fromisoformat(status["next_check_at"]) > checked   # retried later
+            assert wait(status) > timedelta(minutes=40)   # backoff: 1 h, not the 10 min interval
             assert told(robots) == []                   # once is not yet "failing"
             text = cli("feeds", "status").output
             assert "异常" in text and "页面结构可能已变化" in text
@@ -380,7 +385,8 @@ def test_a_layout_change_fails_the_feed_tells_admins_and_clears_when_fixed(
             (notice,) = told(robots)
             assert notice["problem"] == "feed_failing" and "社区论坛" in notice["title"]
             assert "页面结构可能已变化" in notice["detail"]
-            assert cli.json("feeds", "status")[0]["consecutive_failures"] == 2
+            (status,) = cli.json("feeds", "status")
+            assert status["consecutive_failures"] == 2 and wait(status) > timedelta(minutes=90)
 
             serve_pages(srv, **{"forum-9-1.html": "discuz.html"})   # the selectors fixed
             (out,) = cli.json("fetch")["feeds"]

@@ -1,5 +1,8 @@
 """HTML list pages (``type = "html"``): the items of one page picked out with parsel
-selectors (``[feeds.select]``, see ``monitor.config.SelectConfig``).
+selectors (``[feeds.select]``, see ``monitor.config.SelectConfig``). parsel parses the
+page (lxml) and translates CSS to XPath; each selector is compiled once per thread to an
+lxml XPath that runs on the item nodes (the same results as ``Selector.css``/``.xpath``,
+without a wrapper object per result).
 
 - The bytes are decoded as feeds are (``monitor.parse.charset``), with the page's
   ``<meta charset>`` as one more declaration, rejected when it lies.
