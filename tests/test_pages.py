@@ -144,6 +144,15 @@ def test_http_charset_and_the_per_feed_encoding_are_heard() -> None:
     assert by_header.encoding == "gb18030"
 
 
+def test_a_truthful_meta_charset_is_heard() -> None:
+    """EUC-KR bytes also decode as GB18030; the page's <meta> says which they are."""
+    body = ("<html><head><meta charset='euc-kr'></head><body><ul><li><a href='/a'>서울 뉴스 오늘"
+            "</a></li></ul></body></html>").encode("euc-kr")
+    feed = parse_html_list(body, recipe({"item": "li", "title": "a::text"}),
+                           base_url="http://x.org/")
+    assert (feed.encoding, feed.items[0].title) == ("euc-kr", "서울 뉴스 오늘")
+
+
 def test_javascript_hash_and_non_http_links_are_dropped() -> None:
     body = page(
         "<li><a class=t href='javascript:void(0)' data-url='/thread/1'>一</a></li>"
