@@ -155,9 +155,15 @@ def _as_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _json_value(element: Any, name: str, selector: Any) -> Finding:
-    import jmespath
+def _jmespath() -> Any:
+    """The jmespath module (untyped: imported as a module object, not by name)."""
+    import importlib
 
+    return importlib.import_module("jmespath")
+
+
+def _json_value(element: Any, name: str, selector: Any) -> Finding:
+    jmespath = _jmespath()
     tried = _candidates(selector)
     for expr in tried:
         try:
@@ -178,8 +184,7 @@ def _template_value(element: Any, template: str) -> Finding:
 
 
 def _explain_json(text: str, select: dict[str, Any]) -> Explanation:
-    import jmespath
-
+    jmespath = _jmespath()
     tried = _candidates(select["item"])
     out = Explanation(tried[0] if tried else "")
     try:
