@@ -209,6 +209,121 @@ class SelectConfig(_Section):
     date_format: str | None = None    # strptime format tried first, e.g. "%Y年%m月%d日 %H:%M"
 
 
+SELECTOR_KEYS = ("item", "title", "link", "date", "author", "body", "next")
+# parsel's XPath namespaces (EXSLT regular expressions and sets), for checking XPath as it runs
+_XPATH_NS = {"re": "http://exslt.org/regular-expressions", "set": "http://exslt.org/sets"}
+
+
+def split_selector(spec: str) -> tuple[str, str]:
+    """``("css" | "xpath", expression)`` of one html selector: a ``css:`` or ``xpath:``
+    prefix says which, a bare selector is CSS."""
+    s = spec.strip()
+    for kind in ("css", "xpath"):
+        if s[:len(kind) + 1].lower() == kind + ":":
+            return kind, s[len(kind) + 1:].strip()
+    return "css", s
+
+
+def selector_list(spec: Selector | None) -> list[str]:
+    """A selector key's alternatives, in the order they are tried."""
+    if spec is None:
+        return []
+    return [spec] if isinstance(spec, str) else list(spec)
+
+
+def _position(exc: Exception, *names: str) -> str:
+    pos = next((getattr(exc, n) for n in names if isinstance(getattr(exc, n, None), int)), None)
+    if pos is None and (m := re.search(r" at (\d+)>", str(exc))):
+        pos = int(m.group(1))
+    return f"（第 {pos + 1} 个字符附近）" if pos is not None else ""
+
+
+def _html_selector_problem(spec: str) -> str | None:
+    """Why one html selector cannot run (Chinese), or None: CSS through parsel's
+    translator (with ``::text`` / ``::attr()``), XPath through lxml, both tried on an empty
+    page so an unknown function or namespace prefix is caught too."""
+    import parsel  # noqa: F401  (registers has-class() for XPath)
+    from cssselect import SelectorError, SelectorSyntaxError
+    from lxml import etree
+    from parsel.csstranslator import HTMLTranslator
+
+    kind, expr = split_selector(spec)
+    if not expr:
+        return f"{kind} 选择器为空"
+    if kind == "css":
+        try:
+            xpath = HTMLTranslator().css_to_xpath(expr)
+        except SelectorSyntaxError as e:
+            return f"CSS 选择器 {expr!r} 写法有误{_position(e)}"
+        except SelectorError:
+            return (f"CSS 选择器 {expr!r} 用了不支持的伪类或伪元素"
+                    "（取文字用 ::text，取属性用 ::attr(名称)）")
+    else:
+        xpath = expr
+    try:
+        etree.XPath(xpath, namespaces=_XPATH_NS)(etree.fromstring("<html/>"))
+    except etree.XPathSyntaxError:
+        return f"XPath 表达式 {expr!r} 写法有误"
+    except etree.XPathError:
+        return f"XPath 表达式 {expr!r} 无法执行（未知的函数或命名空间前缀）"
+    return None
+
+
+def _jmespath_problem(expr: str) -> str | None:
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    if split_selector(expr)[1] != expr.strip():
+        return f"type = \"json\" 的订阅源用 JMESPath 表达式，不用 css:/xpath: 前缀：{expr!r}"
+    if not expr.strip():
+        return "JMESPath 表达式为空"
+    try:
+        jmespath.compile(expr)
+    except JMESPathError as e:
+        return f"JMESPath 表达式 {expr!r} 写法有误{_position(e, 'lex_position', 'lexer_position')}"
+    return None
+
+
+def template_fields(template: str) -> list[str]:
+    """The field names of a ``link_template``; ValueError (Chinese) unless every
+    placeholder is a plain field name (no attribute or index access, no format spec)."""
+    import string
+
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError:
+        raise ValueError(f"link_template {template!r} 的花括号不成对（字面的花括号写成 {{{{ 或 }}}}）"
+                         ) from None
+    fields = []
+    for _literal, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if not re.fullmatch(r"\w+", name) or spec or conversion:
+            raise ValueError(f"link_template 中的 {{{name}}} 无效：只能写条目的字段名，如 {{tid}}")
+        fields.append(name)
+    return fields
+
+
+def _check_selectors(feed_type: str, select: SelectConfig) -> None:
+    """Every selector of an html or json feed compiles (KeyedValueError names the key)."""
+    problem_of = _jmespath_problem if feed_type == "json" else _html_selector_problem
+    for key in SELECTOR_KEYS:
+        spec = getattr(select, key)
+        for i, one in enumerate(selector_list(spec)):
+            problem = problem_of(one)
+            if problem:
+                where = f"select.{key}" + (f"[{i}]" if isinstance(spec, list) else "")
+                raise KeyedValueError(where, problem, relative=True)
+    if select.link_template is not None:
+        if feed_type != "json":
+            raise KeyedValueError("select.link_template", "link_template 只用于 type = \"json\" 的订阅源",
+                                  relative=True)
+        try:
+            template_fields(select.link_template)
+        except ValueError as e:
+            raise KeyedValueError("select.link_template", str(e), relative=True) from None
+
+
 class DetailConfig(_Section):
     """Fetch each new item's own page for its full text (forum posts, news articles)."""
 
@@ -251,6 +366,8 @@ class FeedConfig(_Section):
             raise ValueError("[feeds.select] 只用于 type = \"html\" 或 \"json\" 的订阅源")
         if self.render == "browser" and self.type != "html":
             raise ValueError("render = \"browser\" 只用于 type = \"html\" 的订阅源")
+        if self.select is not None:
+            _check_selectors(self.type, self.select)
         return self
 
     @field_validator("headers")

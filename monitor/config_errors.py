@@ -13,10 +13,12 @@ from .errors import ConfigError
 
 
 class KeyedValueError(ValueError):
-    """A cross-field check that knows which key is wrong."""
+    """A cross-field check that knows which key is wrong; ``relative``: the key is inside
+    the table being validated (``select.title`` of ``feeds[2]``)."""
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str, message: str, *, relative: bool = False) -> None:
         self.key = key
+        self.relative = relative
         super().__init__(message)
 
 
@@ -73,6 +75,8 @@ def to_config_error(root: type[BaseModel], e: ValidationError, fname: str,
     ctx_err = (err.get("ctx") or {}).get("error")
     if isinstance(ctx_err, KeyedValueError):
         key = ctx_err.key
+        if ctx_err.relative and loc:
+            key = f"{_loc_to_key(loc)}.{key}"
         return ConfigError(str(ctx_err), file=with_line(fname, text, key), key=key)
     key = _loc_to_key(loc)
     msg = _MESSAGES.get(etype)

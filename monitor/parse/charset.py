@@ -6,7 +6,10 @@ decodes cleanly:
 1. ``override`` (the per-feed ``encoding`` key): trusted; undecodable bytes are replaced;
 2. a byte order mark (UTF-8, UTF-16, UTF-32);
 3. the HTTP ``charset``;
-4. the XML declaration (or the NUL pattern of BOM-less UTF-16/32 XML);
+4. the XML declaration (or the NUL pattern of BOM-less UTF-16/32 XML), and for an HTML
+   page (``html=True``) its ``<meta charset>`` / ``<meta http-equiv="Content-Type">``
+   in the first 4 KB (pages often declare GB2312 and are really UTF-8: the check below
+   then rejects the declaration);
 5. detection: strict UTF-8, then GB18030 and Big5 scored by how many decoded characters
    are common Chinese characters (so short undeclared GBK is never read as a Cyrillic
    codepage), then charset-normalizer, finally Windows-1252.
@@ -52,6 +55,8 @@ _NUL_PATTERNS = (
     (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"),
     (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"),
 )
+_META_CHARSET = re.compile(
+    rb"""<meta\b[^>]{0,300}?charset\s*=\s*["']?\s*([A-Za-z0-9._:\-]{1,40})""", re.IGNORECASE)
 _XML_DECL_ENC = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:\-]{1,40})["']""")
 
 
@@ -235,9 +240,17 @@ def _detect(content: bytes) -> tuple[str, str]:
     return content.decode("cp1252", "replace"), "cp1252"
 
 
+def split_content_type(content_type: str) -> tuple[str, str | None]:
+    """``(mime type, charset or None)`` of an HTTP Content-Type."""
+    mime, _, params = (content_type or "").partition(";")
+    m = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", params, re.IGNORECASE)
+    return mime.strip().lower(), (m.group(1) if m else None)
+
+
 def decode_feed(content: bytes, *, http_charset: str | None = None,
-                override: str | None = None) -> tuple[str, str]:
-    """Decode feed bytes to text; returns ``(text, encoding_used)`` (see module docstring)."""
+                override: str | None = None, html: bool = False) -> tuple[str, str]:
+    """Decode feed bytes to text; returns ``(text, encoding_used)`` (see module docstring).
+    ``html``: the bytes are a web page, whose ``<meta>`` may declare the charset."""
     enc = normalize_encoding(override)
     if override and enc is None:
         log.warning("未知的编码设置 %r，已忽略", override)
@@ -252,7 +265,8 @@ def decode_feed(content: bytes, *, http_charset: str | None = None,
             text = _try(content[len(bom):], bom_enc)
             if text is not None:
                 return text, bom_enc.removesuffix("-le").removesuffix("-be")
-    for declared in (normalize_encoding(http_charset), _sniff_declaration(content)):
+    sniffed = _sniff_meta(content) if html else None
+    for declared in (normalize_encoding(http_charset), _sniff_declaration(content), sniffed):
         if declared and (text := _acceptable(content, declared)) is not None:
             return text.removeprefix("\ufeff"), declared
     return _detect(content)
@@ -264,4 +278,9 @@ def _sniff_declaration(content: bytes) -> str | None:
         if head.startswith(pattern):
             return enc
     m = _XML_DECL_ENC.match(head)
+    return normalize_encoding(m.group(1).decode("ascii")) if m else None
+
+
+def _sniff_meta(content: bytes) -> str | None:
+    m = _META_CHARSET.search(content[:4096])
     return normalize_encoding(m.group(1).decode("ascii")) if m else None

@@ -31,7 +31,7 @@ import feedparser
 from ..errors import ParseError
 from ..models import ParsedFeed, ParsedItem
 from ..timefmt import DEFAULT_TIMEZONE
-from .charset import decode_feed
+from .charset import decode_feed, split_content_type
 from .dates import _from_struct, parse_date
 from .finish import finish_feed, safe_link
 from .html import decode_entities, html_to_text, tidy_text
@@ -64,7 +64,7 @@ def parse_feed(content: bytes, *, content_type: str = "", encoding: str | None =
     """
     if not content or not content.strip():
         raise ParseError("订阅源返回的内容为空", kind="parse")
-    mime, charset = _split_content_type(content_type)
+    mime, charset = split_content_type(content_type)
     text, used = decode_feed(content, http_charset=charset, override=encoding)
     text = clean_xml_text(text)
     head = text.lstrip()[:1]
@@ -74,12 +74,6 @@ def parse_feed(content: bytes, *, content_type: str = "", encoding: str | None =
         feed = _parse_xml_feed(text, timezone, base_url)
     feed.encoding = used
     return finish_feed(feed, now=now)  # JSON escapes and C1 controls can still carry ESC/CSI
-
-
-def _split_content_type(content_type: str) -> tuple[str, str | None]:
-    mime, _, params = (content_type or "").partition(";")
-    m = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", params, re.IGNORECASE)
-    return mime.strip().lower(), (m.group(1) if m else None)
 
 
 # ---------------------------------------------------------------- RSS / Atom
