@@ -95,6 +95,11 @@ def feeds_test(state: Invocation, name: str, as_json: bool) -> None:
 
 def _select_options(selects: tuple[str, ...], next_selector: str | None) -> dict[str, Any]:
     """``KEY=SELECTOR`` options as a ``[feeds.select]`` table; a key given twice is a list."""
+    import difflib
+
+    from ..config import SelectConfig
+    from ..errors import ConfigError
+
     table: dict[str, Any] = {}
     for option in selects:
         key, sep, value = option.partition("=")
@@ -102,6 +107,11 @@ def _select_options(selects: tuple[str, ...], next_selector: str | None) -> dict
         if not sep or not key:
             raise click.BadParameter(f"{option!r} 应写成 KEY=SELECTOR，例如 title='css:a.xst::text'",
                                      param_hint="--select")
+        if key not in SelectConfig.model_fields:
+            close = difflib.get_close_matches(key, list(SelectConfig.model_fields), n=1)
+            hint = f"是不是想写 {close[0]}？" if close else \
+                f"可用的项：{'、'.join(SelectConfig.model_fields)}"
+            raise ConfigError(f"--select {key}：未知的选择项（{hint}）")
         if key in _INT_KEYS:
             if not value.strip().isdigit():
                 raise click.BadParameter(f"{key} 应为整数（当前值：{value!r}）", param_hint="--select")
@@ -135,6 +145,8 @@ def _try_feed(url: str, kind: str, select: dict[str, Any], encoding: str | None)
         err = to_config_error(FeedConfig, e, "", "")
         where = _option_of(err.key)
         hint = f"（{err.hint}）" if err.hint and "yuqing init" not in err.hint else ""
+        if not hint and where.startswith("--select ") and err.message == "缺少必填项":
+            hint = f"（加上 {where}=选择器）"
         raise ConfigError(f"{where}：{err.message}{hint}") from None
 
 
@@ -168,8 +180,6 @@ def _probe(cfg: Config, feed: FeedConfig, now: datetime) -> Probe:
                                        recipe)
     except FetchError as e:
         probe.error = e
-    except NotImplementedError:  # an extractor not written yet
-        probe.error = FetchError("internal", f"这个版本还不能解析 type = \"{feed.type}\" 的来源")
     if recipe is not None:
         from ..parse.explain import explain
 
@@ -217,7 +227,7 @@ def _report(cfg: Config, feed: FeedConfig, as_json: bool) -> None:
 # ---------------------------------------------------------------- output
 
 def _finding_doc(f: Finding) -> dict[str, Any]:
-    return {"selector": f.selector, "value": f.value, "error": f.error}
+    return {"selector": f.selector, "value": f.value}
 
 
 def _as_doc(probe: Probe) -> dict[str, Any]:
@@ -267,7 +277,11 @@ def _print(probe: Probe) -> None:
         click.echo(f"\n下一页：{show(nxt) if nxt else '未找到（next 选择器没有取到链接）'}")
     if probe.error is not None:
         kind = FETCH_ERROR_NAMES.get(probe.error.kind, probe.error.kind)
-        click.echo(f"\n{kind}（{probe.error.kind}）：{show(redact_text(str(probe.error)))}")
+        click.echo(f"\n守护进程会记为抓取失败（{kind}，{probe.error.kind}）："
+                   f"{show(redact_text(str(probe.error)))}")
+        if probe.error.kind == "not_feed" and probe.feed.type == "feed":
+            click.echo("这是网页而不是订阅源：用 --select item=… --select title=… 按网页来源试抓"
+                       "（接口用 --type json）")
     click.echo("\n" + _summary(probe))
 
 
@@ -297,9 +311,7 @@ def _print_item(n: int, item: ParsedItem, found: dict[str, Finding]) -> None:
 def _finding_line(f: Finding, item: ParsedItem | None) -> str:
     from ..timefmt import for_people
 
-    if f.error:
-        return f"{f.field} ← {show(f.selector)}：选择器出错：{show(f.error)}"
-    if f.value is None:
+    if not f.value:
         return f"{f.field} ← {show(f.selector)}：未找到"
     value = f.value if len(f.value) <= BODY_PREVIEW else f.value[:BODY_PREVIEW] + "…"
     line = f"{f.field} ← {show(f.selector)} = \"{show(value)}\""
