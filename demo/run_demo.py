@@ -276,6 +276,8 @@ def main() -> int:
     print("\n== 干扰项：含“演练”“演习”“和服务”“招聘”等字样，但没有触发告警级别的规则 ==")
     for r in traps:
         print(f"  · {r['title']}")
+    if not show_page_sources(config, inbox):
+        problems.append("网页与接口来源没有达到告警级别的条目或没有发出提醒，请查看上面的记录。")
     if not show_alerts(config, robots, inbox):
         problems.append("提醒环节没有按预期完成（转载合并、升级或验签），请查看上面的记录。")
     handle(config)
@@ -294,13 +296,32 @@ def main() -> int:
     return 1 if problems else 0
 
 
+def show_page_sources(config: Path, inbox: SmtpInbox) -> bool:
+    """The page sources' items at yellow or above, and the mails sent about them."""
+    print("\n== 网页与接口来源：与订阅源一样评分、合并成事件并告警 ==")
+    rows = json.loads(yuqing("items", "scored", "--min-level", "yellow", "--limit", "1000",
+                             "--json", config=config).stdout)
+    subjects = [m.subject for m in inbox.messages]
+    alerted = 0
+    for e in manifest():
+        if e.get("type", "feed") == "feed":
+            continue
+        hits = [r for r in rows if r["feed"] == e["name"]]
+        mails = [t for t in subjects if any(r["title"][:12] in t for r in hits)]
+        alerted += len(mails)
+        print(f"  【{e['name']}】达到告警级别 {len(hits)} 条，提醒 {len(mails)} 封")
+        for r in hits:
+            print(f"    · [{r['score']:>3}] {r['title']}")
+    return alerted > 0
+
+
 def show_try(config: Path) -> None:
     """What an admin sees when trying a page source before the daemon stores anything."""
     page = next(e for e in manifest() if e.get("type") == "html")
     print(f"\n== 试抓网页来源：yuqing feeds test {page['name']}（不保存任何内容） ==")
     r = yuqing("feeds", "test", page["name"], config=config, check=False)
     lines = (r.stdout + r.stderr).rstrip().splitlines()
-    shown = lines[:12] + (["  ……"] + lines[-1:] if len(lines) > 13 else lines[12:])
+    shown = lines[:12] + (["  ……", *lines[-1:]] if len(lines) > 13 else lines[12:])
     print("\n".join("  " + line for line in shown))
 
 
