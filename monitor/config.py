@@ -597,6 +597,11 @@ class Config(_Section):
             if feed.name in seen:
                 raise KeyedValueError(f"feeds[{i}].name", f"订阅源名称 {feed.name!r} 重复，每个名称必须唯一")
             seen.add(feed.name)
+            if feed.url.startswith("rsshub:") and not self.fetch.rsshub:
+                raise KeyedValueError(
+                    f"feeds[{i}].url",
+                    f"订阅源 {feed.name!r} 使用 RSSHub 路由，但没有配置 RSSHub 实例：请在 [fetch] 中设置 "
+                    "rsshub = \"http://127.0.0.1:1200\"（自建 RSSHub 的地址）")
         staff = set()
         for i, person in enumerate(self.staff):
             if person.name in staff:

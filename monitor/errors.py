@@ -80,7 +80,7 @@ class AlreadyRunningError(MonitorError):
 
 class FetchError(MonitorError):
     """A fetch failed. ``kind`` is one of: timeout, connection, http_status, too_large,
-    not_feed, blocked, redirect, parse."""
+    not_feed, blocked, redirect, parse, layout, rsshub (RSSHub's own error page)."""
 
     def __init__(self, kind: str, message: str, *, status: int | None = None,
                  retry_after: float | None = None) -> None:

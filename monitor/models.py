@@ -193,6 +193,7 @@ FETCH_ERROR_NAMES: dict[str, str] = {
     "timeout": "超时", "connection": "连接失败", "http_status": "HTTP 错误", "http": "HTTP 错误",
     "too_large": "内容过大", "not_feed": "不是订阅源", "blocked": "地址被拦截",
     "redirect": "重定向有误", "parse": "解析失败", "layout": "页面结构变化",
+    "rsshub": "RSSHub 错误",
 }
 
 

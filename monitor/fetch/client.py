@@ -22,6 +22,7 @@ from ..redact import redact_text, redact_url
 from .decompress import read_capped
 from .guard import _PIN, _GuardedTransport, _host, _Pin, _Policy, _ssl_context, default_resolve
 from .headers import cache_lifetime, retry_after
+from .rsshub import ERROR_BODY_CAP, error_of, expand, is_rsshub
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class _Job:
     via_proxy: bool
     etag: str | None
     last_modified: str | None
+    rsshub: bool = False
 
 
 class Fetcher:
@@ -146,7 +148,7 @@ class Fetcher:
         s = self.settings
         proxy = feed.proxy or s.proxy
         try:
-            url = httpx.URL(feed.url)
+            url = httpx.URL(expand(feed.url, s))  # rsshub:/route -> the RSSHub instance
         except httpx.InvalidURL as e:
             raise FetchError("connection", f"订阅源地址无效（{redact_url(feed.url)}）："
                                            f"{_reason(e)}") from None
@@ -155,7 +157,7 @@ class Fetcher:
                          networks=self._networks, resolve=self._resolve)
         job = _Job(feed, self._client(proxy), policy, self._headers(feed, etag, last_modified),
                    feed.max_bytes or s.max_bytes, bool(proxy) and self._transport is None,
-                   etag, last_modified)
+                   etag, last_modified, is_rsshub(feed.url))
         seen = {str(url)}
         deadline: float | None = None
         for hop in range(s.max_redirects + 1):
@@ -229,6 +231,8 @@ class Fetcher:
                                etag=headers.get("etag") or job.etag,
                                last_modified=headers.get("last-modified") or job.last_modified,
                                max_age=cache_lifetime(headers))
+        if not 200 <= status < 300 and job.rsshub:
+            await self._rsshub_error(job, response, status)
         if not 200 <= status < 300:
             reason = _STATUS_TEXT.get(status) or ("服务器错误" if status >= 500 else "请求失败")
             wait = None
@@ -246,6 +250,20 @@ class Fetcher:
         return FetchResult(url=str(url), status=status, content=content, headers=headers,
                            etag=headers.get("etag"), last_modified=headers.get("last-modified"),
                            max_age=cache_lifetime(headers))
+
+    async def _rsshub_error(self, job: _Job, response: httpx.Response, status: int) -> None:
+        """Raise RSSHub's own error (its page says what went wrong); return if the body is
+        not RSSHub's, for the plain HTTP error."""
+        try:
+            body = await read_capped(response, min(job.cap, ERROR_BODY_CAP), status)
+        except (FetchError, httpx.HTTPError):
+            return
+        headers = response.headers
+        error = error_of(job.feed.url, status, body, headers.get("content-type", ""))
+        if error is not None:
+            if status in (429, 503):
+                error.retry_after = retry_after(headers.get("retry-after"), date=headers.get("date"))
+            raise error
 
 
 def _causes(e: BaseException) -> Iterator[BaseException]:
