@@ -10,7 +10,8 @@ Only ``monitor.cli`` (and the web layer) turn these into user-facing messages.
     │   └── MaintenanceError     a backup, restore or vacuum refused or failed (``yuqing db``)
     ├── AlreadyRunningError      another daemon holds this database's lock (``holder``: its PID)
     ├── FetchError               one feed could not be fetched (``kind`` classifies it)
-    ├── ParseError               bytes are not a usable feed (``kind`` = "not_feed"/"parse")
+    ├── ParseError               bytes are not a usable feed (``kind`` = "not_feed"/"parse"),
+    │                            or a page source whose layout changed (``kind`` = "layout")
     ├── RuleError                rule file invalid (``problems``: list of (file, line, message))
     ├── NotFoundError            an id/name the user gave does not exist
     ├── HandlingError            a handling step that does not fit the incident's state
@@ -80,7 +81,8 @@ class AlreadyRunningError(MonitorError):
 
 class FetchError(MonitorError):
     """A fetch failed. ``kind`` is one of: timeout, connection, http_status, too_large,
-    not_feed, blocked, redirect, parse, layout, rsshub (RSSHub's own error page)."""
+    not_feed, blocked, redirect, parse, layout (an html/json source's selectors no longer
+    find its items: the page changed), rsshub (RSSHub's own error page)."""
 
     def __init__(self, kind: str, message: str, *, status: int | None = None,
                  retry_after: float | None = None) -> None:

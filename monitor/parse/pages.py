@@ -49,7 +49,7 @@ _WS = re.compile(r"\s+")
 _URL_BREAKS = re.compile(r"[\t\r\n]")
 _ATTR_XPATH = re.compile(r"(?:@[\w:.*-]+|attribute::[\w:.*-]+)\s*\]?\s*\)?\s*$")
 _JS_HINT = "；页面可能要运行 JavaScript 才显示内容，可试试 render = \"browser\""
-_NEARLY_EMPTY = 200          # characters of visible text in <body>
+_NEARLY_EMPTY = 100          # characters (not spaces) of visible text in <body>
 
 
 def parse_html_list(content: bytes, select: dict[str, Any], *, content_type: str = "",
