@@ -11,6 +11,15 @@ Five sources about the work of 青山区重点项目服务中心 (all names made
     binjiang_zhengwu.xml     滨江新区政务网     GB2312 declared (GBK bytes)
     qingshan_fabu.json       青山发布           JSON Feed 1.1
 
+and three page sources without a feed (``type = "html"`` / ``"json"`` with ``[feeds.select]``,
+see ``feeds/manifest.json``):
+
+    bbs/forum-12-1.html      青山论坛·民生杂谈   Discuz-like list page, GBK bytes, <meta charset="gb2312">,
+                                                 dates as the forum writes them (08:52, 3天前, 2026-11-30)
+    api/liuyan/list          青山区领导留言板    a 留言板 JSON API: createTime in Unix milliseconds,
+                                                 links from link_template
+    news/list.html           滨江新区新闻网      a news list page, UTF-8, dates like 2026年12月2日
+
 Items cover the rule categories 安全生产, 工程质量, 欠薪讨薪, 征地拆迁, 环境扰民, 交通出行,
 廉政风险, 网络谣言, 干部网络行为, plus near-misses that must not match (消防演练, 应急演习,
 "营商环境和服务水平", 工地招聘启事) and neutral news. One story (the 翠湖站 collapse) is
@@ -130,6 +139,85 @@ FABU = [
 ]
 
 
+# The page sources. (tid, hours before "now", title, author)
+BBS = [
+    (80201, 2.5, "江北路在建楼盘脚手架倒塌，一名工人被压受伤，现场拉起了警戒线", "江北路路过"),
+    (80202, 5, "翠湖小区旁工地深夜施工噪音扰民，投诉多次无人管", "翠湖业主"),
+    (80198, 30, "滨江花园二期项目工地招聘木工、钢筋工，工资日结", "劳务小张"),
+    (80190, 80, "周末青山湖樱花节，人比花多", "青山摄影爱好者"),
+    (80150, 400, "青山区哪家幼儿园口碑好？求推荐", "新手妈妈"),
+]
+# (tid, hours before "now", title, content, user)
+LIUYAN = [
+    (10231, 3, "青山大道重点工程项目部拖欠农民工工资三个月",
+     "我们在青山大道重点工程干了三个月，项目部一直拖欠工资，包工头联系不上，请领导帮忙解决。", "网友“讨薪无门”"),
+    (10229, 6, "江湾村征地补偿款迟迟不到位，村民到村委会讨说法",
+     "江湾村二组的征地补偿款说好去年底发放，到现在还没到位，村民多次去村委会讨说法，没有答复。", "网友“江湾二组”"),
+    (10220, 26, "咨询：12路公交改线后在哪里换乘？",
+     "翠湖路封闭施工后12路公交改线了，想问一下去区医院在哪里换乘。", "网友“上班族”"),
+    (10211, 50, "建议青山湖公园增加夜间照明",
+     "青山湖公园环湖步道晚上太暗，建议增加路灯。", "网友“夜跑者”"),
+]
+# (path, hours before "now", title)
+NEWS = [
+    ("/news/bj/c_20301.html", 1, "滨江新区一化工厂仓库发生爆炸 3人受伤送医"),
+    ("/news/bj/c_20297.html", 20, "滨江新区召开安全生产工作会议"),
+    ("/news/bj/c_20290.html", 44, "滨江新区开展防汛应急演练"),
+    ("/news/bj/c_20288.html", 70, "滨江新区新增3条公交线路 方便居民出行"),
+]
+
+
+def _forum_date(when: datetime, now: datetime) -> str:
+    """As Discuz writes it: 08:52 within a day, 3天前 within a week, else 2026-11-30."""
+    local, age = when.astimezone(CST), now - when
+    if age < timedelta(hours=24):
+        return f"{local:%H:%M}"
+    if age < timedelta(days=7):
+        return f"{age.days}天前"
+    return f"{local:%Y-%m-%d}"
+
+
+def forum_page(now: datetime) -> str:
+    rows = []
+    for tid, hours, title, author in BBS:
+        date = _forum_date(now - timedelta(hours=hours), now)
+        rows.append(
+            f'<tbody id="normalthread_{tid}"><tr>\n'
+            f'  <td class="icn"><a href="thread-{tid}-1-1.html"><img src="static/folder_new.gif"></a></td>\n'
+            f'  <th class="new"><a href="thread-{tid}-1-1.html" class="s xst">{html.escape(title)}</a></th>\n'
+            f'  <td class="by"><cite><a href="space-uid-{tid % 97}.html">{html.escape(author)}</a></cite>'
+            f'<em><span>{date}</span></em></td>\n'
+            f'  <td class="num"><a href="thread-{tid}-1-1.html" class="xi2">{tid % 37}</a><em>{tid % 911}</em></td>\n'
+            "</tr></tbody>")
+    return ('<!DOCTYPE html>\n<html><head><meta charset="gb2312">'
+            "<title>民生杂谈 - 青山论坛 - Powered by Discuz!</title></head>\n<body>\n"
+            '<div id="threadlist"><table summary="forum_12" id="threadlisttableid">\n'
+            '<tbody id="separatorline"><tr><th>版块主题</th></tr></tbody>\n'
+            + "\n".join(rows) + "\n</table></div>\n"
+            '<div class="pg"><strong>1</strong><a href="forum-12-2.html" class="nxt">下一页</a></div>\n'
+            "</body></html>\n")
+
+
+def liuyan_api(now: datetime) -> str:
+    rows = [{"tid": tid, "title": title, "content": content, "userName": user,
+             "createTime": int((now - timedelta(hours=hours)).timestamp() * 1000), "state": 1}
+            for tid, hours, title, content, user in LIUYAN]
+    doc = {"code": 0, "msg": "success", "data": {"total": len(rows), "page": 1, "list": rows}}
+    return json.dumps(doc, ensure_ascii=False) + "\n"
+
+
+def news_page(now: datetime) -> str:
+    rows = []
+    for path, hours, title in NEWS:
+        local = (now - timedelta(hours=hours)).astimezone(CST)
+        rows.append(f'  <li><a href="{path}" target="_blank">{html.escape(title)}</a>'
+                    f"<span>{local.year}年{local.month}月{local.day}日</span></li>")
+    return ('<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+            "<title>滨江要闻 - 滨江新区新闻网</title></head>\n<body>\n"
+            '<div class="list"><h2>滨江要闻</h2>\n<ul class="news">\n' + "\n".join(rows)
+            + "\n</ul></div>\n</body></html>\n")
+
+
 def _rfc822(dt: datetime) -> str:
     local = dt.astimezone(CST)
     return local.strftime("%a, %d %b %Y %H:%M:%S +0800")
@@ -197,6 +285,10 @@ def build(now: datetime) -> dict[str, bytes]:
             dates="chinese")).encode("gbk"),
         "qingshan_fabu.json": jsonfeed("青山发布", "https://fabu.qingshan.example.cn/", FABU,
                                        now).encode("utf-8"),
+        # page sources: an old forum's list page in GBK, a 留言板 API, a news list page
+        "bbs/forum-12-1.html": forum_page(now).encode("gbk"),
+        "api/liuyan/list": liuyan_api(now).encode("utf-8"),
+        "news/list.html": news_page(now).encode("utf-8"),
     }
 
 
@@ -208,6 +300,7 @@ def main() -> None:
     now = datetime.now(UTC).replace(microsecond=0) if args.now else FIXED_NOW
     args.out.mkdir(parents=True, exist_ok=True)
     for name, data in build(now).items():
+        (args.out / name).parent.mkdir(parents=True, exist_ok=True)
         (args.out / name).write_bytes(data)
         print(f"{args.out / name}: {len(data)} bytes")
 

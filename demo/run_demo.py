@@ -3,6 +3,11 @@ and show what it fetched, how the rules scored it, the incidents it made, and th
 its staff received: a local SMTP inbox and local DingTalk/Feishu/WeCom/webhook receivers
 that check every signature as the platforms do (tests/receivers.py).
 
+Besides the feeds, three sources publish no feed and are read with selectors (``type =
+"html"``/``"json"`` with ``[feeds.select]``, from ``feeds/manifest.json``): a forum's list
+page in GBK, a 留言板 JSON API and a news list page. Their items are scored, made into
+incidents and alerted like feed items.
+
 Everything happens under demo/work/ (recreated on each run); nothing leaves 127.0.0.1.
 """
 
@@ -128,6 +133,10 @@ CONTENT_TYPES = {
 
 class FeedHandler(http.server.SimpleHTTPRequestHandler):
     def guess_type(self, path: str | os.PathLike[str]) -> str:
+        if Path(path).suffix == ".html":   # no charset: the page's <meta> says it
+            return "text/html"
+        if "/api/" in Path(path).as_posix():
+            return "application/json;charset=utf-8"
         return CONTENT_TYPES.get(Path(path).suffix, "application/octet-stream")
 
     def log_message(self, format: str, *args: object) -> None:  # keep the demo output clean
@@ -151,15 +160,35 @@ def make_feeds(now: datetime) -> None:
     the demo fetches, alerts and handles falls in one period (and in this year's report)."""
     from make_feeds import build
 
-    FEEDS.mkdir(parents=True, exist_ok=True)
     for name, data in build(now).items():
+        (FEEDS / name).parent.mkdir(parents=True, exist_ok=True)
         (FEEDS / name).write_bytes(data)
 
 
+def manifest() -> list[dict[str, Any]]:
+    """Every sample source, from ``feeds/manifest.json``: name, file (its path on the
+    server), note, and for a page source its type and ``[feeds.select]``."""
+    entries: list[dict[str, Any]] = json.loads((HERE / "feeds" / "manifest.json").read_text("utf-8"))
+    return entries
+
+
 def feed_list() -> list[tuple[str, str, str]]:
-    """(name, file, note) of every sample feed, from ``feeds/manifest.json``."""
-    manifest = json.loads((HERE / "feeds" / "manifest.json").read_text("utf-8"))
-    return [(e["name"], e["file"], e.get("note", "")) for e in manifest]
+    """(name, file, note) of every sample source."""
+    return [(e["name"], e["file"], e.get("note", "")) for e in manifest()]
+
+
+def page_sources_toml(base: str) -> str:
+    """The page sources as an admin writes them in the config (OPML cannot hold them)."""
+    out = []
+    for e in manifest():
+        if e.get("type", "feed") == "feed":
+            continue
+        out += ["", "[[feeds]]", f"name = {json.dumps(e['name'], ensure_ascii=False)}",
+                f"url = {json.dumps(base + '/' + e['file'])}",
+                f"type = {json.dumps(e['type'])}", 'interval = "1m"', "[feeds.select]"]
+        out += [f"{key} = {json.dumps(value, ensure_ascii=False)}"
+                for key, value in e["select"].items()]
+    return "\n".join(out) + "\n"
 
 
 def main() -> int:
@@ -176,8 +205,8 @@ def main() -> int:
     feeds = feed_list()
     opml = WORK / "demo-feeds.opml"
     outlines = "\n".join(
-        f'    <outline type="rss" text="{html.escape(name)}" xmlUrl="{base}/{file}"/>'
-        for name, file, _ in feeds)
+        f'    <outline type="rss" text="{html.escape(e["name"])}" xmlUrl="{base}/{e["file"]}"/>'
+        for e in manifest() if e.get("type", "feed") == "feed")
     opml.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0"><head>'
                     f"<title>演示订阅源</title></head><body>\n{outlines}\n</body></opml>\n",
                     encoding="utf-8")
@@ -186,6 +215,7 @@ def main() -> int:
     inbox = SmtpInbox().start()
     port = console_port()
     with config.open("a", encoding="utf-8") as f:
+        f.write(page_sources_toml(base))
         f.write(alerting_config(robots, inbox))
     enable_console(config, port)
     for name, role in ACCOUNTS.items():
@@ -194,6 +224,7 @@ def main() -> int:
                        input=DEMO_PASSWORD + "\n", check=True, capture_output=True, text=True)
     print(f"已生成演示部署：{WORK.relative_to(HERE.parent)}（{len(feeds)} 个订阅源）")
     print(yuqing("config", "check", config=config).stdout.strip())
+    show_try(config)
 
     print("\n启动守护进程 yuqing run …")
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "run"],
@@ -245,6 +276,8 @@ def main() -> int:
     print("\n== 干扰项：含“演练”“演习”“和服务”“招聘”等字样，但没有触发告警级别的规则 ==")
     for r in traps:
         print(f"  · {r['title']}")
+    if not show_page_sources(config, inbox):
+        problems.append("网页与接口来源没有达到告警级别的条目或没有发出提醒，请查看上面的记录。")
     if not show_alerts(config, robots, inbox):
         problems.append("提醒环节没有按预期完成（转载合并、升级或验签），请查看上面的记录。")
     handle(config)
@@ -261,6 +294,35 @@ def main() -> int:
     for problem in problems:
         print(f"\n{problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def show_page_sources(config: Path, inbox: SmtpInbox) -> bool:
+    """The page sources' items at yellow or above, and the mails sent about them."""
+    print("\n== 网页与接口来源：与订阅源一样评分、合并成事件并告警 ==")
+    rows = json.loads(yuqing("items", "scored", "--min-level", "yellow", "--limit", "1000",
+                             "--json", config=config).stdout)
+    subjects = [m.subject for m in inbox.messages]
+    alerted = 0
+    for e in manifest():
+        if e.get("type", "feed") == "feed":
+            continue
+        hits = [r for r in rows if r["feed"] == e["name"]]
+        mails = [t for t in subjects if any(r["title"][:12] in t for r in hits)]
+        alerted += len(mails)
+        print(f"  【{e['name']}】达到告警级别 {len(hits)} 条，提醒 {len(mails)} 封")
+        for r in hits:
+            print(f"    · [{r['score']:>3}] {r['title']}")
+    return alerted > 0
+
+
+def show_try(config: Path) -> None:
+    """What an admin sees when trying a page source before the daemon stores anything."""
+    page = next(e for e in manifest() if e.get("type") == "html")
+    print(f"\n== 试抓网页来源：yuqing feeds test {page['name']}（不保存任何内容） ==")
+    r = yuqing("feeds", "test", page["name"], config=config, check=False)
+    lines = (r.stdout + r.stderr).rstrip().splitlines()
+    shown = lines[:12] + (["  ……", *lines[-1:]] if len(lines) > 13 else lines[12:])
+    print("\n".join("  " + line for line in shown))
 
 
 def show_alerts(config: Path, robots: RobotReceiver, inbox: SmtpInbox) -> bool:

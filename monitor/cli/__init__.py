@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (each registers its commands)
     incidents,
     items,
     log,
+    probe,
     report,
     rules,
     running,

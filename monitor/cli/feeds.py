@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..terminal import show
 from .app import Invocation, emit_json, main, open_store, pass_invocation
 from .options import JSON_OPTION
+
+if TYPE_CHECKING:
+    from ..config import FeedConfig
+
+# A source's type as people read it (``feeds status``)
+SOURCE_TYPES = {"feed": "订阅源", "html": "网页", "json": "接口"}
+
+
+def source_type(feed: FeedConfig | None) -> str:
+    """订阅源 / 网页 / 接口, and 网页（浏览器） for a page rendered by Chromium."""
+    if feed is None:
+        return "已移除"
+    if feed.type == "html" and feed.render == "browser":
+        return "网页（浏览器）"
+    return SOURCE_TYPES.get(feed.type, feed.type)
 
 
 @main.group()
@@ -21,7 +36,8 @@ def feeds() -> None:
 @JSON_OPTION
 @pass_invocation
 def feeds_status(state: Invocation, as_json: bool) -> None:
-    """每个订阅源的状态：是否正常、连续失败次数、最近错误、最近成功时间、条目数。
+    """每个订阅源的状态：类型（订阅源、网页、接口）、是否正常、连续失败次数、最近错误、
+    最近成功时间、条目数。
     地址和错误信息中的令牌、密码等密钥显示为 ***。
 
     示例：yuqing feeds status --json
@@ -40,7 +56,7 @@ def feeds_status(state: Invocation, as_json: bool) -> None:
     rows = [known.get(f.name) or FeedState(name=f.name, url=f.url) for f in cfg.feeds]
 
     now = utcnow()
-    docs = []
+    docs, types = [], []
     for r in rows:
         feed = cfg.feed(r.name)
         enabled = feed.enabled if feed else False
@@ -57,17 +73,18 @@ def feeds_status(state: Invocation, as_json: bool) -> None:
             "overdue": overdue, "rearmed_at": r.rearmed_at, "rearm_note": r.rearm_note,
             "items_total": r.items_total,
         })
+        types.append(source_type(feed))  # shown to people only: the JSON keys are fixed
     if as_json:
         emit_json(docs)
         return
     if not docs:
         click.echo("尚未配置订阅源（在配置文件中添加 [[feeds]]）")
-    for d in docs:
+    for d, kind in zip(docs, types, strict=True):
         mark = {True: "正常", False: "异常", None: "未抓取"}[d["ok"]]
         if d["overdue"]:
             late = describe_duration((now - d["next_check_at"]).total_seconds())
             mark += f"，逾期 {late} 未抓取（守护进程是否在运行？）"
-        line = (f"{show(d['name'])}  [{mark}]  条目 {d['items_total']}  "
+        line = (f"{show(d['name'])}  〈{kind}〉  [{mark}]  条目 {d['items_total']}  "
                 f"最近成功 {for_people(d['last_success_at'])}")
         if d["consecutive_failures"]:
             line += f"  连续失败 {d['consecutive_failures']} 次：{show(d['last_error'] or '')}"
