@@ -82,10 +82,10 @@ def _explain_html(content: bytes, select: dict[str, Any], content_type: str,
 
     _mime, charset = split_content_type(content_type)
     text, _used = decode_feed(content, http_charset=charset, override=encoding, html=True)
-    page = Selector(text=clean_xml_text(text) or "<html></html>", type="html")
+    page = Selector(text=clean_xml_text(text) or "<html></html>", type="html").root
     out = Explanation(_all(select["item"]))
     for one in selector_list(select["item"]):
-        nodes = pages._select(page, one)
+        nodes = pages._items(page, one)
         if nodes:
             out.item_selector, out.nodes = one, len(nodes)
             break
@@ -108,9 +108,8 @@ def _html_value(node: Any, name: str) -> Any:
 
     def value_of(one: str) -> str:
         if name in ("link", "next"):  # the first href or attribute, as written
-            for sel in pages._select(node, one):
-                root = sel.root
-                raw = root if isinstance(root, str) else root.get("href")
+            for found in pages._compiled(one)(node):
+                raw = found if isinstance(found, str) else found.get("href")
                 if raw and raw.strip():
                     return str(raw).strip()
             return ""
