@@ -22,10 +22,14 @@ from .app import (
 )
 from .export import check_export, export_options, write_ledger
 from .options import DEFAULT_LIMIT, FEED_OPTION, JSON_OPTION, LIMIT_OPTION, SINCE_OPTION
-from .render import highlight, snippet
+from .render import echo_more, highlight, snippet
 
 if TYPE_CHECKING:
     from ..store import Store
+
+FETCHED_SINCE_OPTION = click.option(
+    "--fetched-since", default=None, metavar="日期",
+    help="只看这之后才抓到的条目（按抓取时间；today、24h 等写法同 --since）")
 
 
 def _item_json(item: Item) -> dict[str, Any]:
@@ -34,11 +38,19 @@ def _item_json(item: Item) -> dict[str, Any]:
             "body": item.body}
 
 
+def _times(item: Item) -> str:
+    """``发布 … 抓取 …`` (an untrustworthy publication date says it is the fetch time)."""
+    published = for_people(item.published_at) if item.published_at else "—"
+    if item.date_note:
+        published += "（发布时间不可信，按抓取时间）"
+    return f"发布 {published}  抓取 {for_people(item.fetched_at)}"
+
+
 def _print_items(items: list[Item]) -> None:
     if not items:
         click.echo("没有符合条件的条目")
     for item in items:
-        click.echo(f"[{item.id}] {for_people(item.when)}  {show(item.feed)}\n"
+        click.echo(f"[{item.id}] {show(item.feed)}  {_times(item)}\n"
                    f"    {show(item.title)}")
         if item.link:
             click.echo(f"    {show(item.link)}")
@@ -53,18 +65,21 @@ def items() -> None:
 @FEED_OPTION
 @SINCE_OPTION
 @click.option("--until", default=None, metavar="日期", help="截止日期（不含）")
+@FETCHED_SINCE_OPTION
 @click.option("--limit", default=None, type=click.IntRange(min=1), metavar="N",
               help="最多显示多少条（默认 50；导出时默认全部）")
 @export_options
 @JSON_OPTION
 @pass_invocation
 def items_list(state: Invocation, feed_name: str | None, since: str | None, until: str | None,
-               limit: int | None, fmt: str | None, output: Path | None, as_json: bool) -> None:
+               fetched_since: str | None, limit: int | None, fmt: str | None,
+               output: Path | None, as_json: bool) -> None:
     """列出条目，最新的在前；可导出为舆情台账（csv、xlsx）。
 
     \b
     示例：
       yuqing items list --feed 区融媒体中心 --since 2026-01-01
+      yuqing items list --fetched-since today
       yuqing items list --since 2026-01-01 --until 2026-02-01 --format csv -o 一月信息台账.csv
     """
     check_export(fmt, output, as_json)
@@ -72,15 +87,22 @@ def items_list(state: Invocation, feed_name: str | None, since: str | None, unti
     until_dt = parse_when(until, param="--until")
     if limit is None and fmt is None:
         limit = DEFAULT_LIMIT
+    fetched_dt = parse_when(fetched_since, param="--fetched-since")
     with open_store(state) as store:
-        rows = store.list_items(feed=feed_name, since=since_dt, until=until_dt, limit=limit)
+        rows = store.list_items(feed=feed_name, since=since_dt, until=until_dt,
+                                fetched_since=fetched_dt, limit=limit)
         if fmt is not None:
             _export(store, rows, fmt, output)
             return
+        total = len(rows)
+        if limit and len(rows) >= limit and not as_json:
+            total = store.count_items(feed=feed_name, since=since_dt, until=until_dt,
+                                      fetched_since=fetched_dt)
     if as_json:
         emit_json([_item_json(r) for r in rows])
-    else:
-        _print_items(rows)
+        return
+    _print_items(rows)
+    echo_more(total, len(rows))
 
 
 def _export(store: Store, rows: list[Item], fmt: str, output: Path | None) -> None:
@@ -187,8 +209,7 @@ def _print_found(rows: list[Item], query: str, *, color: bool) -> None:
 @click.option("--min-level", default="blue", metavar="级别",
               help="只看这一级别及以上（默认 blue 一般（蓝）；info 记录级也看；可写中文如 较大）")
 @SINCE_OPTION
-@click.option("--fetched-since", default=None, metavar="日期",
-              help="只看这之后才抓到的条目（按抓取时间；today、24h 等写法同 --since）")
+@FETCHED_SINCE_OPTION
 @LIMIT_OPTION
 @JSON_OPTION
 @pass_invocation
@@ -207,12 +228,14 @@ def items_scored(state: Invocation, min_score: int, min_level: str, since: str |
 
     code = level_code(min_level)
     levels = list(LEVELS[LEVELS.index(code):])
+    filters: dict[str, Any] = {
+        "min_score": min_score, "levels": levels, "since": parse_when(since, param="--since"),
+        "fetched_since": parse_when(fetched_since, param="--fetched-since")}
     with open_store(state) as store:
-        rows = store.scored_items(min_score=min_score, levels=levels,
-                                  since=parse_when(since, param="--since"),
-                                  fetched_since=parse_when(fetched_since,
-                                                           param="--fetched-since"),
-                                  limit=limit)
+        rows = store.scored_items(**filters, limit=limit)
+        total = len(rows)
+        if limit and len(rows) >= limit and not as_json:
+            total = store.count_scored(**filters)
     if as_json:
         emit_json([{"id": r["id"], "feed": r["feed"], "title": r["title"], "link": r["link"],
                     "published_at": r["published_at"], "score": r["score"], "level": r["level"],
@@ -238,3 +261,4 @@ def items_scored(state: Invocation, min_score: int, min_level: str, since: str |
         click.echo(f"      规则：{rules_hit}")
         if r["link"]:
             click.echo(f"      {show(r['link'])}")
+    echo_more(total, len(rows))
