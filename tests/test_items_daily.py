@@ -74,7 +74,7 @@ def deployed(tmp_path):
 
 
 def test_items_show_explains_the_score(deployed) -> None:
-    store, cli, _ = deployed
+    _, cli, _ = deployed
     r = cli("items", "show", "1")
     assert r.exit_code == 0, r.output
     out = r.output
