@@ -29,6 +29,7 @@ from .app import (
 )
 from .incidents import ALL_LIMIT_OPTION, cut, open_existing, status_code, table
 from .options import JSON_OPTION
+from .render import echo_more
 
 SCOPE_NAMES = {"category": "类别", "rule": "规则", "incident": "事件"}
 
@@ -80,6 +81,9 @@ def alerts_list(state: Invocation, status: str | None, incident_id: int | None,
     code = status_code(status, DELIVERY_STATUS_NAMES, "告警状态") if status is not None else None
     with open_store(state) as store:
         rows = store.list_deliveries(status=code, incident_id=incident_id, limit=limit)
+        total = len(rows)
+        if limit and len(rows) >= limit and not as_json:
+            total = store.count_deliveries(status=code, incident_id=incident_id)
     if as_json:
         emit_json([delivery_json(r) for r in rows])
         return
@@ -93,6 +97,7 @@ def alerts_list(state: Invocation, status: str | None, incident_id: int | None,
             for_people(r.sent_at),
             cut(show(shown_error(r.last_error) or (r.note if r.status != "sent" else "") or ""),
                 60)] for r in rows])
+    echo_more(total, len(rows))
 
 
 @alerts.command("flush")

@@ -28,6 +28,7 @@ from ..timefmt import for_people
 from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
 from .export import check_export, export_options, write_ledger
 from .options import JSON_OPTION, SINCE_OPTION
+from .render import echo_more
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -261,10 +262,15 @@ def incidents_list(state: Invocation, since: str | None, until: str | None, leve
     outcome_c = status_code(outcome, OUTCOMES, "办结结果") if outcome is not None else None
     if text is not None and not text.strip():
         raise HandlingError("--text 不能为空：请写要找的词语")
+    filters: dict[str, Any] = {
+        "since": since_dt, "until": until_dt, "level": level_c, "status": status_c,
+        "category": category, "outcome": outcome_c, "feed": feed_name, "text": text,
+        "min_level": min_c}
     with open_store(state) as store:
-        rows = store.list_incidents(since=since_dt, until=until_dt, level=level_c,
-                                    status=status_c, category=category, outcome=outcome_c,
-                                    feed=feed_name, text=text, min_level=min_c, limit=limit)
+        rows = store.list_incidents(**filters, limit=limit)
+        total = len(rows)
+        if limit and len(rows) >= limit and fmt is None and not as_json:
+            total = store.count_incidents(**filters)
         if fmt is not None:
             from ..report.ledger import incident_ledger
 
@@ -282,6 +288,7 @@ def incidents_list(state: Invocation, since: str | None, until: str | None, leve
           [[f"#{r.id}", _level(r.level), INCIDENT_STATUS_NAMES.get(r.status, r.status),
             cut(show(r.category), 12), cut(show(r.title), 40), f"{r.items}/{r.sources}",
             for_people(r.first_seen)] for r in rows])
+    echo_more(total, len(rows))
 
 
 @incidents.command("show")

@@ -22,10 +22,14 @@ from .app import (
 )
 from .export import check_export, export_options, write_ledger
 from .options import DEFAULT_LIMIT, FEED_OPTION, JSON_OPTION, LIMIT_OPTION, SINCE_OPTION
-from .render import highlight, snippet
+from .render import echo_more, highlight, snippet
 
 if TYPE_CHECKING:
     from ..store import Store
+
+FETCHED_SINCE_OPTION = click.option(
+    "--fetched-since", default=None, metavar="日期",
+    help="只看这之后才抓到的条目（按抓取时间；today、24h 等写法同 --since）")
 
 
 def _item_json(item: Item) -> dict[str, Any]:
@@ -34,11 +38,19 @@ def _item_json(item: Item) -> dict[str, Any]:
             "body": item.body}
 
 
+def _times(item: Item) -> str:
+    """``发布 … 抓取 …`` (an untrustworthy publication date says it is the fetch time)."""
+    published = for_people(item.published_at) if item.published_at else "—"
+    if item.date_note:
+        published += "（发布时间不可信，按抓取时间）"
+    return f"发布 {published}  抓取 {for_people(item.fetched_at)}"
+
+
 def _print_items(items: list[Item]) -> None:
     if not items:
         click.echo("没有符合条件的条目")
     for item in items:
-        click.echo(f"[{item.id}] {for_people(item.when)}  {show(item.feed)}\n"
+        click.echo(f"[{item.id}] {show(item.feed)}  {_times(item)}\n"
                    f"    {show(item.title)}")
         if item.link:
             click.echo(f"    {show(item.link)}")
@@ -53,18 +65,21 @@ def items() -> None:
 @FEED_OPTION
 @SINCE_OPTION
 @click.option("--until", default=None, metavar="日期", help="截止日期（不含）")
+@FETCHED_SINCE_OPTION
 @click.option("--limit", default=None, type=click.IntRange(min=1), metavar="N",
               help="最多显示多少条（默认 50；导出时默认全部）")
 @export_options
 @JSON_OPTION
 @pass_invocation
 def items_list(state: Invocation, feed_name: str | None, since: str | None, until: str | None,
-               limit: int | None, fmt: str | None, output: Path | None, as_json: bool) -> None:
+               fetched_since: str | None, limit: int | None, fmt: str | None,
+               output: Path | None, as_json: bool) -> None:
     """列出条目，最新的在前；可导出为舆情台账（csv、xlsx）。
 
     \b
     示例：
       yuqing items list --feed 区融媒体中心 --since 2026-01-01
+      yuqing items list --fetched-since today
       yuqing items list --since 2026-01-01 --until 2026-02-01 --format csv -o 一月信息台账.csv
     """
     check_export(fmt, output, as_json)
@@ -72,15 +87,22 @@ def items_list(state: Invocation, feed_name: str | None, since: str | None, unti
     until_dt = parse_when(until, param="--until")
     if limit is None and fmt is None:
         limit = DEFAULT_LIMIT
+    fetched_dt = parse_when(fetched_since, param="--fetched-since")
     with open_store(state) as store:
-        rows = store.list_items(feed=feed_name, since=since_dt, until=until_dt, limit=limit)
+        rows = store.list_items(feed=feed_name, since=since_dt, until=until_dt,
+                                fetched_since=fetched_dt, limit=limit)
         if fmt is not None:
             _export(store, rows, fmt, output)
             return
+        total = len(rows)
+        if limit and len(rows) >= limit and not as_json:
+            total = store.count_items(feed=feed_name, since=since_dt, until=until_dt,
+                                      fetched_since=fetched_dt)
     if as_json:
         emit_json([_item_json(r) for r in rows])
-    else:
-        _print_items(rows)
+        return
+    _print_items(rows)
+    echo_more(total, len(rows))
 
 
 def _export(store: Store, rows: list[Item], fmt: str, output: Path | None) -> None:
@@ -187,8 +209,7 @@ def _print_found(rows: list[Item], query: str, *, color: bool) -> None:
 @click.option("--min-level", default="blue", metavar="级别",
               help="只看这一级别及以上（默认 blue 一般（蓝）；info 记录级也看；可写中文如 较大）")
 @SINCE_OPTION
-@click.option("--fetched-since", default=None, metavar="日期",
-              help="只看这之后才抓到的条目（按抓取时间；today、24h 等写法同 --since）")
+@FETCHED_SINCE_OPTION
 @LIMIT_OPTION
 @JSON_OPTION
 @pass_invocation
@@ -207,12 +228,14 @@ def items_scored(state: Invocation, min_score: int, min_level: str, since: str |
 
     code = level_code(min_level)
     levels = list(LEVELS[LEVELS.index(code):])
+    filters: dict[str, Any] = {
+        "min_score": min_score, "levels": levels, "since": parse_when(since, param="--since"),
+        "fetched_since": parse_when(fetched_since, param="--fetched-since")}
     with open_store(state) as store:
-        rows = store.scored_items(min_score=min_score, levels=levels,
-                                  since=parse_when(since, param="--since"),
-                                  fetched_since=parse_when(fetched_since,
-                                                           param="--fetched-since"),
-                                  limit=limit)
+        rows = store.scored_items(**filters, limit=limit)
+        total = len(rows)
+        if limit and len(rows) >= limit and not as_json:
+            total = store.count_scored(**filters)
     if as_json:
         emit_json([{"id": r["id"], "feed": r["feed"], "title": r["title"], "link": r["link"],
                     "published_at": r["published_at"], "score": r["score"], "level": r["level"],
@@ -238,3 +261,136 @@ def items_scored(state: Invocation, min_score: int, min_level: str, since: str |
         click.echo(f"      规则：{rules_hit}")
         if r["link"]:
             click.echo(f"      {show(r['link'])}")
+    echo_more(total, len(rows))
+
+
+@items.command("show")
+@click.argument("item_id", type=int, metavar="ID")
+@JSON_OPTION
+@pass_invocation
+def items_show(state: Invocation, item_id: int, as_json: bool) -> None:
+    """一个条目的详情：来源、时间、链接，用当前规则重新评估的命中规则及各自计入的分数、
+    命中的词组、生效的排除词、差一点命中的规则和计分公式，以及入库时的评分结果。
+
+    示例：yuqing items show 12
+    """
+    from ..errors import NotFoundError
+    from ..rules import load_ruleset
+
+    with open_store(state) as store:
+        item = store.get_item(item_id)
+        if item is None:
+            raise NotFoundError(f"没有编号为 {item_id} 的条目（用 yuqing items list 查看编号）")
+        stored = store.matches_of([item_id]).get(item_id, [])
+    rs = load_ruleset(state.config.rules.dir)
+    ex = rs.explain(title=item.title, body=item.body)
+    changed = _changed(item, stored, ex.evaluation)
+    if as_json:
+        emit_json(_show_json(item, stored, ex, rs.version, changed))
+        return
+    _print_item(item)
+    _print_explanation(ex, rs.version)
+    _print_stored(item, stored, changed)
+
+
+def _changed(item: Item, stored: list[Any], ev: Any) -> bool:
+    """Whether the current rules judge the item differently from the stored result."""
+    if item.ruleset_version is None:
+        return False
+    return ((item.score, item.level, sorted(m.rule for m in stored))
+            != (ev.score, ev.level, sorted(m.rule for m in ev.matches)))
+
+
+def _rule_json(r: Any) -> dict[str, Any]:
+    return {"rule": r.rule.id, "name": r.rule.name, "category": r.rule.category,
+            "level": r.rule.level, "weight": r.rule.weight, "in_title": r.in_title,
+            "contribution": r.contribution, "counted": r.counted,
+            "groups": [{"group": g.group, "words": list(g.words)} for g in r.hits],
+            "exclusions": [{"group": g.group, "words": list(g.words)} for g in r.exclusions]}
+
+
+def _show_json(item: Item, stored: list[Any], ex: Any, version: str,
+               changed: bool) -> dict[str, Any]:
+    from ..rules.explain import FORMULA
+
+    doc = _item_json(item)
+    doc["date_note"] = item.date_note
+    doc["current"] = {"ruleset_version": version, "score": ex.evaluation.score,
+                      "level": ex.evaluation.level,
+                      "matches": [_rule_json(r) for r in ex.of("matched")],
+                      "excluded": [_rule_json(r) for r in ex.of("excluded")],
+                      "near_misses": [_rule_json(r) for r in ex.of("near")]}
+    doc["stored"] = {"ruleset_version": item.ruleset_version, "score": item.score,
+                     "level": item.level, "scored_at": for_json(item.scored_at),
+                     "matches": [{"rule": m.rule, "category": m.category, "level": m.level,
+                                  "weight": m.weight} for m in stored]}
+    doc["changed"] = changed
+    doc["formula"] = FORMULA
+    return doc
+
+
+def _print_item(item: Item) -> None:
+    from ..models import DATE_NOTES
+
+    click.echo(f"[{item.id}] {show(item.title)}")
+    if item.deleted:
+        click.echo("（此条目已删除，不在列表和搜索中）")
+    click.echo(f"来源：{show(item.feed)}")
+    click.echo(f"发布：{for_people(item.published_at) if item.published_at else '—'}"
+               + (f"（{DATE_NOTES.get(item.date_note, item.date_note)}）"
+                  if item.date_note else ""))
+    click.echo(f"抓取：{for_people(item.fetched_at)}")
+    click.echo(f"链接：{show(item.link) if item.link else '—'}")
+
+
+def _groups_text(groups: list[Any]) -> str:
+    return "；".join(f"{show(g.group)}：{'、'.join(show(w) for w in g.words)}" for g in groups)
+
+
+def _print_explanation(ex: Any, version: str) -> None:
+    from ..models import LEVEL_NAMES
+    from ..rules.explain import FORMULA
+
+    ev = ex.evaluation
+    level = LEVEL_NAMES.get(ev.level, ev.level) if ev.level else "—"
+    click.echo(f"\n当前规则（版本 {version}）评估：得分 {ev.score}，级别 {level}")
+    matched = ex.of("matched")
+    if not matched:
+        click.echo("  未命中任何规则")
+    for r in matched:
+        share = f"权重 {r.rule.weight}" + ("×1.25（标题中命中）" if r.in_title else "")
+        share += f" = {r.contribution:g}"
+        if r.counted != r.contribution:
+            share += f"，同类别已有更高的一条，减半计入 {r.counted:g}"
+        click.echo(f"  · {r.rule.id}（{show(r.rule.name)}，{show(r.rule.category)}，"
+                   f"{LEVEL_NAMES.get(r.rule.level, r.rule.level)}）：{share}")
+        click.echo(f"      命中词组  {_groups_text(r.hits)}")
+        if r.exclusions:
+            click.echo(f"      排除词    {_groups_text(r.exclusions)}")
+    for title, outcome in (("排除词生效（未计分）", "excluded"),
+                           ("差一点命中（命中部分词组，条件不成立）", "near")):
+        rows = ex.of(outcome)
+        if rows:
+            click.echo(f"{title}：")
+        for r in rows:
+            click.echo(f"  · {r.rule.id}（{show(r.rule.name)}）：命中 {_groups_text(r.hits)}"
+                       + (f"；排除词 {_groups_text(r.exclusions)}" if r.exclusions else ""))
+    if matched:
+        parts = " + ".join(f"{show(c)} {v:g}" for c, v in ex.by_category.items())
+        click.echo(f"计分：{parts} → {ev.score}")
+    click.echo(f"计分公式：{FORMULA}")
+
+
+def _print_stored(item: Item, stored: list[Any], changed: bool) -> None:
+    from ..models import LEVEL_NAMES
+
+    if item.ruleset_version is None:
+        click.echo("\n入库时评分：尚未评分")
+        return
+    level = LEVEL_NAMES.get(item.level, item.level) if item.level else "—"
+    rules_hit = "、".join(m.rule for m in stored) or "无"
+    click.echo(f"\n入库时评分（规则版本 {item.ruleset_version}，{for_people(item.scored_at)}）："
+               f"得分 {item.score}，级别 {level}，命中 {rules_hit}")
+    if changed:
+        click.echo("注意：规则改动后，当前规则的评估与入库时的结果不同"
+                   "（用 yuqing rules backtest 查看全部差异）")

@@ -11,6 +11,7 @@ from ..timefmt import for_json, for_people
 from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
 from .incidents import cut, open_existing, table
 from .options import JSON_OPTION
+from .render import echo_more
 
 
 @main.group("log")
@@ -99,10 +100,12 @@ def log_list(state: Invocation, since: str | None, until: str | None, kinds: tup
     end = parse_when(until, param="--until")
     with open_store(state) as store:
         # from --since onwards; without it, the newest (like tail), still oldest first
-        events = store.list_log(since=start, until=end, kinds=_kinds(kinds) or None,
-                                actor=actor, subject=subject, incident=incident,
-                                limit=limit or None,
-                                newest_first=start is None)
+        filters: dict[str, Any] = {"since": start, "until": end, "kinds": _kinds(kinds) or None,
+                                   "actor": actor, "subject": subject, "incident": incident}
+        events = store.list_log(**filters, limit=limit or None, newest_first=start is None)
+        total = len(events)
+        if limit and len(events) >= limit and not as_json:
+            total = store.count_log(**filters)
         if start is None:
             events.reverse()
     if as_json:
@@ -115,6 +118,7 @@ def log_list(state: Invocation, since: str | None, until: str | None, kinds: tup
           [[str(e.id), for_people(e.at, seconds=True), AUDIT_KINDS.get(e.kind, e.kind),
             cut(_subject(e), 20), cut(e.actor or "—", 12), cut(_details(e), 70)]
            for e in events])
+    echo_more(total, len(events))
 
 
 @log_group.command("verify")

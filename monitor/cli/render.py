@@ -46,3 +46,9 @@ def snippet(text: str, spans: list[dict[str, Any]], width: int = 60) -> tuple[st
     return ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else ""), \
         [{**s, "start": s["start"] + (1 if lo else 0), "end": s["end"] + (1 if lo else 0)}
          for s in inside]
+
+
+def echo_more(total: int, shown: int) -> None:
+    """The last line of a list cut by ``--limit``: how many more there are."""
+    if total > shown:
+        click.echo(f"（还有 {total - shown} 条未显示：用 --limit 显示更多）")

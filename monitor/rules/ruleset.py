@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from monitor.normalize import Normalized, normalize
 from monitor.rules.compiled import CompiledRule
 from monitor.rules.matcher import FieldText, Matcher
 from monitor.rules.scoring import Evaluation, RuleMatch, Scorer
+
+if TYPE_CHECKING:
+    from monitor.rules.explain import Explanation
 
 __all__ = ["Ruleset"]
 
@@ -69,6 +73,16 @@ class Ruleset:
         """Like :meth:`evaluate` for texts already passed through ``normalize``."""
         found = self._matcher.match(self._fields(title, body))
         return self._scorer.evaluate(found.rules, found.in_title, found)
+
+    def explain(self, title: str = "", body: str = "") -> Explanation:
+        """:meth:`evaluate` with the reasons: each rule with a hit, the groups and words
+        that hit, exclusions, near-misses and each matched rule's share of the score."""
+        from monitor.rules.explain import explain
+
+        found = self._matcher.match(self._fields(normalize(title) if title else None,
+                                                 normalize(body) if body else None))
+        return explain(self._matcher, found,
+                       self._scorer.evaluate(found.rules, found.in_title, found))
 
     def match_rule(self, rule_id: str, title: str = "", body: str = "") -> RuleMatch | None:
         """The match of one rule alone, or ``None`` (used by ``rules check``)."""

@@ -127,42 +127,8 @@ class AuditMixin:
         """Events in the period (``until`` exclusive); ``kinds`` may end in ``.`` or ``*``
         to take a whole family (``incident.`` is every incident event). ``incident`` takes
         the whole story of one incident: its own events, its alerts' and its items'."""
-        where: list[str] = ["1"]
-        params: list[str | int | None] = []
-        if since is not None:
-            where.append("at >= ?")
-            params.append(iso(since))
-        if until is not None:
-            where.append("at < ?")
-            params.append(iso(until))
-        if kinds:
-            ors = []
-            for k in kinds:
-                if k.endswith((".", "*")):
-                    ors.append("kind LIKE ?")
-                    params.append(k.rstrip("*").rstrip(".") + ".%")
-                else:
-                    ors.append("kind = ?")
-                    params.append(k)
-            where.append("(" + " OR ".join(ors) + ")")
-        if actor is not None:
-            where.append("actor = ?")
-            params.append(actor)
-        if subject is not None:
-            where.append("subject = ?")
-            params.append(subject)
-        if incident is not None:
-            # kind ranges rather than LIKE, so each part is read through events_subject or
-            # events_kind; details are JSON except for old free-text rows (CASE guards them)
-            where.append(
-                "id IN (SELECT id FROM events WHERE subject = ? AND kind >= 'incident.' "
-                "AND kind < 'incident/' "
-                "UNION SELECT id FROM events WHERE kind >= 'alert.' AND kind < 'alert/' AND "
-                "CASE WHEN json_valid(data) THEN json_extract(data, '$.incident') END = ? "
-                "UNION SELECT id FROM events WHERE kind >= 'item.' AND kind < 'item/' AND "
-                "subject IN (SELECT CAST(item_id AS TEXT) FROM incident_items "
-                "WHERE incident_id = ?))")
-            params += [str(incident), incident, incident]
+        where, params = _log_where(since=since, until=until, kinds=kinds, actor=actor,
+                                   subject=subject, incident=incident)
         sql = (f"SELECT id, at, kind, subject, actor, data FROM events WHERE "
                f"{' AND '.join(where)} ORDER BY id {'DESC' if newest_first else 'ASC'}")
         if limit:
@@ -171,6 +137,17 @@ class AuditMixin:
             rows = self.db.execute(sql, params).fetchall()
         return [Event(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
                 for r in rows]
+
+    def count_log(self, *, since: datetime | None = None, until: datetime | None = None,
+                  kinds: list[str] | None = None, actor: str | None = None,
+                  subject: str | None = None, incident: int | None = None) -> int:
+        """How many events ``list_log`` would give with these filters and no limit."""
+        where, params = _log_where(since=since, until=until, kinds=kinds, actor=actor,
+                                   subject=subject, incident=incident)
+        with self.lock:
+            return int(self.db.execute(
+                f"SELECT count(*) FROM events WHERE {' AND '.join(where)}",
+                params).fetchone()[0])
 
     def verify_log(self, *, max_problems: int = 20) -> Verification:
         """Walk the chain from the first row: each row's ``prev_hash`` must be the hash of
@@ -202,3 +179,46 @@ class AuditMixin:
             if not batch:
                 return
             yield from batch
+
+
+def _log_where(*, since: datetime | None, until: datetime | None, kinds: list[str] | None,
+               actor: str | None, subject: str | None, incident: int | None
+               ) -> tuple[list[str], list[str | int | None]]:
+    """The conditions of ``list_log`` and ``count_log``."""
+    where: list[str] = ["1"]
+    params: list[str | int | None] = []
+    if since is not None:
+        where.append("at >= ?")
+        params.append(iso(since))
+    if until is not None:
+        where.append("at < ?")
+        params.append(iso(until))
+    if kinds:
+        ors = []
+        for k in kinds:
+            if k.endswith((".", "*")):
+                ors.append("kind LIKE ?")
+                params.append(k.rstrip("*").rstrip(".") + ".%")
+            else:
+                ors.append("kind = ?")
+                params.append(k)
+        where.append("(" + " OR ".join(ors) + ")")
+    if actor is not None:
+        where.append("actor = ?")
+        params.append(actor)
+    if subject is not None:
+        where.append("subject = ?")
+        params.append(subject)
+    if incident is not None:
+        # kind ranges rather than LIKE, so each part is read through events_subject or
+        # events_kind; details are JSON except for old free-text rows (CASE guards them)
+        where.append(
+            "id IN (SELECT id FROM events WHERE subject = ? AND kind >= 'incident.' "
+            "AND kind < 'incident/' "
+            "UNION SELECT id FROM events WHERE kind >= 'alert.' AND kind < 'alert/' AND "
+            "CASE WHEN json_valid(data) THEN json_extract(data, '$.incident') END = ? "
+            "UNION SELECT id FROM events WHERE kind >= 'item.' AND kind < 'item/' AND "
+            "subject IN (SELECT CAST(item_id AS TEXT) FROM incident_items "
+            "WHERE incident_id = ?))")
+        params += [str(incident), incident, incident]
+    return where, params

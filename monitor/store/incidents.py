@@ -185,45 +185,9 @@ class IncidentsMixin:
         an item of that feed; ``text``: those whose title holds it, or holding an item the
         full-text index finds for it (every word, as ``search_items``); ``offset`` skips
         that many (a page of the console's list)."""
-        where: list[str] = []
-        params: list[Any] = []
-        if since is not None:
-            where.append("first_seen >= ?")
-            params.append(iso(since))
-        if until is not None:
-            where.append("first_seen < ?")
-            params.append(iso(until))
-        for column, value in (("level", level), ("status", status), ("outcome", outcome)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if min_level is not None:
-            from ..models import LEVELS, level_rank
-
-            at_least = [lv for lv in LEVELS if level_rank(lv) >= level_rank(min_level)]
-            where.append(f"level IN ({', '.join('?' * len(at_least))})")
-            params.extend(at_least)
-        if category is not None:
-            where.append("(category = ? OR EXISTS (SELECT 1 FROM json_each(categories) "
-                         "WHERE value = ?))")
-            params.extend([category, category])
-        if feed is not None:
-            # one range of incident_items_feed (feed, incident_id): no item rows read
-            where.append("id IN (SELECT incident_id FROM incident_items WHERE feed = ?)")
-            params.append(feed)
-        if text is not None:
-            from .search import fts_query, like_pattern
-
-            either = ["title LIKE ? ESCAPE '\\'"]
-            params.append(like_pattern(text))
-            fts = fts_query(text)
-            if fts:
-                # the index's matches (rowids only), each looked up by incident_items' key
-                either.append("id IN (SELECT ii.incident_id FROM items_fts "
-                              "JOIN incident_items ii ON ii.item_id = items_fts.rowid "
-                              "WHERE items_fts MATCH ?)")
-                params.append(fts)
-            where.append("(" + " OR ".join(either) + ")")
+        where, params = _incidents_where(since=since, until=until, level=level,
+                                         status=status, category=category, outcome=outcome,
+                                         feed=feed, text=text, min_level=min_level)
         sql = "SELECT * FROM incidents"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -234,6 +198,21 @@ class IncidentsMixin:
                 sql += f" OFFSET {int(offset)}"
         with self.lock:
             return [_incident(r) for r in self.db.query(sql, params)]
+
+    def count_incidents(self, *, since: datetime | None = None,
+                        until: datetime | None = None, level: str | None = None,
+                        status: str | None = None, category: str | None = None,
+                        outcome: str | None = None, feed: str | None = None,
+                        text: str | None = None, min_level: str | None = None) -> int:
+        """How many incidents ``list_incidents`` would give with these filters, no limit."""
+        where, params = _incidents_where(since=since, until=until, level=level,
+                                         status=status, category=category, outcome=outcome,
+                                         feed=feed, text=text, min_level=min_level)
+        sql = "SELECT count(*) FROM incidents"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self.lock:
+            return int(self.db.execute(sql, params).fetchone()[0])
 
     def unresolved_counts(self) -> dict[tuple[str, str], int]:
         """How many incidents are open or acknowledged, by (status, level) (the status
@@ -362,3 +341,50 @@ def _to_row(fields: dict[str, Any]) -> dict[str, Any]:
             value = json.dumps(list(value), ensure_ascii=False)
         out[key] = value
     return out
+
+
+def _incidents_where(*, since: datetime | None, until: datetime | None, level: str | None,
+                     status: str | None, category: str | None, outcome: str | None,
+                     feed: str | None, text: str | None, min_level: str | None
+                     ) -> tuple[list[str], list[Any]]:
+    """The conditions of ``list_incidents`` and ``count_incidents``."""
+    where: list[str] = []
+    params: list[Any] = []
+    if since is not None:
+        where.append("first_seen >= ?")
+        params.append(iso(since))
+    if until is not None:
+        where.append("first_seen < ?")
+        params.append(iso(until))
+    for column, value in (("level", level), ("status", status), ("outcome", outcome)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if min_level is not None:
+        from ..models import LEVELS, level_rank
+
+        at_least = [lv for lv in LEVELS if level_rank(lv) >= level_rank(min_level)]
+        where.append(f"level IN ({', '.join('?' * len(at_least))})")
+        params.extend(at_least)
+    if category is not None:
+        where.append("(category = ? OR EXISTS (SELECT 1 FROM json_each(categories) "
+                     "WHERE value = ?))")
+        params.extend([category, category])
+    if feed is not None:
+        # one range of incident_items_feed (feed, incident_id): no item rows read
+        where.append("id IN (SELECT incident_id FROM incident_items WHERE feed = ?)")
+        params.append(feed)
+    if text is not None:
+        from .search import fts_query, like_pattern
+
+        either = ["title LIKE ? ESCAPE '\\'"]
+        params.append(like_pattern(text))
+        fts = fts_query(text)
+        if fts:
+            # the index's matches (rowids only), each looked up by incident_items' key
+            either.append("id IN (SELECT ii.incident_id FROM items_fts "
+                          "JOIN incident_items ii ON ii.item_id = items_fts.rowid "
+                          "WHERE items_fts MATCH ?)")
+            params.append(fts)
+        where.append("(" + " OR ".join(either) + ")")
+    return where, params

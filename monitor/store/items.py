@@ -174,14 +174,12 @@ class ItemsMixin:
         return out
 
     def list_items(self, *, feed: str | None = None, since: datetime | None = None,
-                   until: datetime | None = None, limit: int | None = 50,
-                   offset: int = 0) -> list[Item]:
-        """Items newest first (by publication time, else fetch time); ``offset`` skips
-        that many (with a ``limit``: a page further on)."""
-        where, params = period_where(since, until)
-        if feed:
-            where.append("feed = ?")
-            params.append(feed)
+                   until: datetime | None = None, fetched_since: datetime | None = None,
+                   limit: int | None = 50, offset: int = 0) -> list[Item]:
+        """Items newest first (by publication time, else fetch time); ``fetched_since``
+        keeps those first fetched since then; ``offset`` skips that many (with a
+        ``limit``: a page further on)."""
+        where, params = _items_where(feed, since, until, fetched_since)
         sql = (f"SELECT * FROM items WHERE {' AND '.join(where)} "
                "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC")
         if limit:
@@ -201,6 +199,23 @@ class ItemsMixin:
                     [feed, *chunk]))
         return found
 
-    def count_items(self) -> int:
+    def count_items(self, *, feed: str | None = None, since: datetime | None = None,
+                    until: datetime | None = None, fetched_since: datetime | None = None) -> int:
+        """How many items ``list_items`` would give with these filters and no limit."""
+        where, params = _items_where(feed, since, until, fetched_since)
         with self.lock:
-            return int(self.db.execute("SELECT count(*) FROM items WHERE deleted = 0").fetchone()[0])
+            return int(self.db.execute(f"SELECT count(*) FROM items WHERE {' AND '.join(where)}",
+                                       params).fetchone()[0])
+
+
+def _items_where(feed: str | None, since: datetime | None, until: datetime | None,
+                 fetched_since: datetime | None) -> tuple[list[str], list[Any]]:
+    """The conditions of ``list_items`` and ``count_items``."""
+    where, params = period_where(since, until)
+    if feed:
+        where.append("feed = ?")
+        params.append(feed)
+    if fetched_since is not None:
+        where.append("fetched_at >= ?")
+        params.append(iso(fetched_since))
+    return where, params

@@ -76,15 +76,7 @@ class MatchesMixin:
         """Items with a score, the highest level first and the highest score within it,
         each with its ``matches``; ``levels`` restricts to items whose level is one of
         them; ``fetched_since`` to those first fetched since then."""
-        where, params = period_where(since)
-        if fetched_since is not None:
-            where.append("fetched_at >= ?")
-            params.append(iso(fetched_since))
-        where.append("score >= ?")
-        params.append(min_score)
-        if levels is not None:
-            where.append(f"level IN ({','.join('?' * len(levels))})")
-            params.extend(levels)
+        where, params = _scored_where(min_score, levels, since, fetched_since)
         sql = (f"SELECT * FROM items WHERE {' AND '.join(where)} "
                "ORDER BY CASE level WHEN 'red' THEN 4 WHEN 'orange' THEN 3 WHEN 'yellow' "
                "THEN 2 WHEN 'blue' THEN 1 WHEN 'info' THEN 0 ELSE -1 END DESC, score DESC, "
@@ -97,6 +89,15 @@ class MatchesMixin:
         for r in rows:
             r.matches = matches.get(r.id, [])
         return rows
+
+    def count_scored(self, *, min_score: int = 1, levels: list[str] | None = None,
+                     since: datetime | None = None,
+                     fetched_since: datetime | None = None) -> int:
+        """How many items ``scored_items`` would give with these filters and no limit."""
+        where, params = _scored_where(min_score, levels, since, fetched_since)
+        with self.lock:
+            return int(self.db.execute(f"SELECT count(*) FROM items WHERE {' AND '.join(where)}",
+                                       params).fetchone()[0])
 
     def recent_scored_items(self, levels: list[str], *, since: datetime,
                             until: datetime | None = None, limit: int = 5) -> list[Item]:
@@ -131,3 +132,18 @@ class MatchesMixin:
                 return
             yield from (to_model(Item, r) for r in rows)
             last = rows[-1]["id"]
+
+
+def _scored_where(min_score: int, levels: list[str] | None, since: datetime | None,
+                  fetched_since: datetime | None) -> tuple[list[str], list[Any]]:
+    """The conditions of ``scored_items`` and ``count_scored``."""
+    where, params = period_where(since)
+    if fetched_since is not None:
+        where.append("fetched_at >= ?")
+        params.append(iso(fetched_since))
+    where.append("score >= ?")
+    params.append(min_score)
+    if levels is not None:
+        where.append(f"level IN ({','.join('?' * len(levels))})")
+        params.extend(levels)
+    return where, params

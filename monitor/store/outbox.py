@@ -183,22 +183,21 @@ class OutboxMixin:
 
     def list_deliveries(self, *, status: str | None = None, incident_id: int | None = None,
                         limit: int | None = None) -> list[Delivery]:
-        where: list[str] = []
-        params: list[Any] = []
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        if incident_id is not None:
-            where.append("incident_id = ?")
-            params.append(incident_id)
-        sql = "SELECT * FROM deliveries"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id DESC"
+        where, params = _deliveries_where(status, incident_id)
+        sql = f"SELECT * FROM deliveries WHERE {' AND '.join(where)} ORDER BY id DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
         with self.lock:
             return [_delivery(r) for r in self.db.query(sql, params)]
+
+    def count_deliveries(self, *, status: str | None = None,
+                         incident_id: int | None = None) -> int:
+        """How many deliveries ``list_deliveries`` would give with no limit."""
+        where, params = _deliveries_where(status, incident_id)
+        with self.lock:
+            return int(self.db.execute(
+                f"SELECT count(*) FROM deliveries WHERE {' AND '.join(where)}",
+                params).fetchone()[0])
 
     def deliveries_with_status(self, status: str, *, recipient: str | None = None,
                                kinds: tuple[str, ...] | None = None) -> list[Delivery]:
@@ -311,3 +310,17 @@ class OutboxMixin:
         with self.lock:
             rows = list(self.db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id]))
         return _delivery(rows[0]) if rows else None
+
+
+def _deliveries_where(status: str | None, incident_id: int | None
+                      ) -> tuple[list[str], list[Any]]:
+    """The conditions of ``list_deliveries`` and ``count_deliveries``."""
+    where: list[str] = ["1"]
+    params: list[Any] = []
+    if status is not None:
+        where.append("status = ?")
+        params.append(status)
+    if incident_id is not None:
+        where.append("incident_id = ?")
+        params.append(incident_id)
+    return where, params
