@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from servers import FeedServer, closed_port
 from support import run_yuqing, write_config
 
