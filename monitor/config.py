@@ -342,6 +342,9 @@ class DetailConfig(_Section):
 
 class FeedConfig(_Section):
     name: str = Field(min_length=1)
+    # A stable id: renaming the feed keeps its items and state (monitor.store.feeds)
+    id: str | None = Field(default=None, min_length=1, max_length=64,
+                           pattern=r"^[A-Za-z0-9_.-]+$")
     url: SecretURL
     type: Literal["feed", "html", "json"] = "feed"   # feed: RSS, Atom, JSON Feed
     select: SelectConfig | None = None               # required for html and json
@@ -601,10 +604,15 @@ class Config(_Section):
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
         seen: set[str] = set()
+        ids: set[str] = set()
         for i, feed in enumerate(self.feeds):
             if feed.name in seen:
                 raise KeyedValueError(f"feeds[{i}].name", f"订阅源名称 {feed.name!r} 重复，每个名称必须唯一")
             seen.add(feed.name)
+            if feed.id is not None and feed.id in ids:
+                raise KeyedValueError(f"feeds[{i}].id", f"订阅源 id {feed.id!r} 重复，每个 id 必须唯一")
+            if feed.id is not None:
+                ids.add(feed.id)
             if feed.url.startswith("rsshub:") and not self.fetch.rsshub:
                 raise KeyedValueError(
                     f"feeds[{i}].url",

@@ -155,6 +155,8 @@ class FeedState(Record):
     created_at: datetime | None = None
     rearmed_at: datetime | None = None
     rearm_note: str | None = None
+    feed_id: str | None = None
+    response_ms: int | None = None  # how long the last fetch took, from start to stored
     items_total: int = 0
 
 

@@ -236,7 +236,7 @@ class Pipeline:
             done = self._finished(now)
             nxt = self._next(feed, done, max_age=result.max_age, feed_ttl=known_ttl)
             self.store.record_success(feed.name, now=done, status=304, next_check_at=nxt,
-                                      max_age=result.max_age)
+                                      max_age=result.max_age, response_ms=_elapsed_ms(now, done))
             log.info("未变化 feed=%s next=%s", feed.name, for_log(nxt))
             return FeedOutcome(feed.name, True, 304, next_check_at=nxt)
         if parsed is None:
@@ -255,7 +255,8 @@ class Pipeline:
         self.store.record_success(
             feed.name, now=done, status=result.status, next_check_at=nxt, etag=result.etag,
             last_modified=result.last_modified, new_items=len(new), title=parsed.title,
-            ttl=parsed.ttl, max_age=result.max_age, encoding=parsed.encoding, fmt=parsed.format)
+            ttl=parsed.ttl, max_age=result.max_age, encoding=parsed.encoding, fmt=parsed.format,
+            response_ms=_elapsed_ms(now, done))
         log.info("已抓取 feed=%s status=%s items=%d new=%d changed=%d encoding=%s next=%s",
                  feed.name, result.status, len(parsed.items), len(new), len(changed),
                  parsed.encoding, for_log(nxt))
@@ -302,11 +303,12 @@ class Pipeline:
         error = redact_text(str(e))
         state = self.store.feed_state(feed.name)
         failures = (state.consecutive_failures if state else 0) + 1
-        now = self._finished(now)
+        started, now = now, self._finished(now)
         nxt = next_check(now, feed, self.config.fetch, failures=failures,
                          retry_after=e.retry_after, rng=self.rng)
         count = self.store.record_failure(feed.name, now=now, kind=e.kind, error=error,
-                                          next_check_at=nxt, status=e.status)
+                                          next_check_at=nxt, status=e.status,
+                                          response_ms=_elapsed_ms(started, now))
         level = logging.WARNING if count >= self.config.fetch.failure_alert_after else logging.INFO
         log.log(level, "抓取失败 feed=%s kind=%s failures=%d error=%s next=%s",
                 feed.name, e.kind, count, error, for_log(nxt))
@@ -317,6 +319,12 @@ class Pipeline:
               feed_ttl: float | None) -> datetime:
         return next_check(now, feed, self.config.fetch, max_age=max_age, feed_ttl=feed_ttl,
                           rng=self.rng)
+
+
+def _elapsed_ms(started: datetime, done: datetime) -> int:
+    """A fetch's response time as ``feeds status`` shows it: from its start to its outcome
+    stored, in whole milliseconds."""
+    return max(0, round((done - started).total_seconds() * 1000))
 
 
 def _internal_error() -> FetchError:

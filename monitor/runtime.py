@@ -18,7 +18,7 @@ import httpx
 from .alerts.deliver import STALE_CLAIM, Deliverer, PassResult
 from .alerts.plan import Planner
 from .alerts.ticks import queue_due
-from .config import Config
+from .config import Config, FeedConfig
 from .durations import format_duration
 from .errors import NotFoundError, RuleError
 from .fetch import Fetcher
@@ -177,8 +177,13 @@ class Services:
 
 
 async def fetch_once(config: Config, *, feed: str | None = None, now: Clock = utcnow,
-                     transport: httpx.AsyncBaseTransport | None = None) -> list[FeedOutcome]:
-    """One pass over every enabled feed (or the one named) through the whole pipeline."""
+                     transport: httpx.AsyncBaseTransport | None = None,
+                     on_start: Callable[[int], None] | None = None,
+                     on_done: Callable[[FeedOutcome], None] | None = None
+                     ) -> list[FeedOutcome]:
+    """One pass over every enabled feed (or the one named) through the whole pipeline.
+    ``on_start`` hears how many feeds will be fetched, ``on_done`` each feed's outcome as
+    it finishes; the list returned is in config order."""
     if feed is not None:
         chosen = [f for f in config.feeds if f.name == feed]
         if not chosen:
@@ -190,8 +195,16 @@ async def fetch_once(config: Config, *, feed: str | None = None, now: Clock = ut
     try:
         await rt.deliverer.recover(stale_after=STALE_CLAIM)
         await rt.load_rules(now())
-        outcomes = list(await asyncio.gather(
-            *(rt.pipeline.run_feed(f, now=now()) for f in chosen)))
+        if on_start is not None:
+            on_start(len(chosen))
+
+        async def one(f: FeedConfig) -> FeedOutcome:
+            outcome = await rt.pipeline.run_feed(f, now=now())
+            if on_done is not None:
+                on_done(outcome)
+            return outcome
+
+        outcomes = list(await asyncio.gather(*(one(f) for f in chosen)))
         await rt.alerts_tick()
         return outcomes
     finally:

@@ -129,7 +129,7 @@ def test_opml_import_rejects_entity_expansion(tmp_path):
 def test_json_output_is_one_document(tmp_path):
     config = write_config(tmp_path, feeds=[{"name": "a", "url": "http://127.0.0.1:9/x.xml"}])
     r = run_yuqing("--config", str(config), "fetch", "--json")
-    assert r.returncode == 0
+    assert r.returncode == 1  # the feed failed: still one document
     doc = json.loads(r.stdout)
     assert doc["feeds"][0]["ok"] is False and doc["feeds"][0]["error"]
     assert doc == {"new_items": 0, "feeds": [{"name": "a", "ok": False, "status": None,
@@ -250,7 +250,7 @@ def test_feeds_status_only_reads(tmp_path):
     import sqlite3
 
     config = write_config(tmp_path, feeds=[{"name": "甲", "url": "http://127.0.0.1:9/a"}])
-    assert run_yuqing("--config", str(config), "fetch").returncode == 0
+    assert run_yuqing("--config", str(config), "fetch").returncode == 1  # the feed failed
     data = tomllib.loads(config.read_text("utf-8"))
     data["feeds"].append({"name": "乙", "url": "http://127.0.0.1:9/b"})
     import tomli_w

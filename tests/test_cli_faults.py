@@ -130,7 +130,7 @@ def test_one_shot_fetch_warnings_are_chinese_lines(tmp_path):
         {"name": "坏源", "url": f"http://127.0.0.1:{closed_port()}/rss"}],
         extra={"fetch": {"failure_alert_after": 1}})
     r = run_yuqing("--config", str(config), "fetch")
-    assert r.returncode == 0
+    assert r.returncode == 1  # a feed failed
     warnings = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert warnings and all(ln.startswith(("警告 ", "错误 ")) for ln in warnings), r.stderr
     assert any("抓取失败 feed=坏源" in ln and "连接" in ln for ln in warnings)

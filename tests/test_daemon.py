@@ -139,7 +139,7 @@ def test_fetch_json_and_failure_is_recorded_not_fatal(tmp_path, httpserver):
         {"name": "停用", "url": httpserver.url_for("/off.xml"), "enabled": False},
     ])
     r = run_yuqing("--config", str(config), "fetch", "--json")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr  # 坏源 failed; the JSON still lists every feed
     doc = json.loads(r.stdout)
     assert doc["new_items"] == 2
     by = {f["name"]: f for f in doc["feeds"]}

@@ -136,7 +136,7 @@ def test_watchdog_rearms_a_feed_whose_job_was_lost(tmp_path, caplog):
 def test_feeds_status_says_when_a_feed_is_overdue(tmp_path):
     config = write_config(tmp_path, feeds=[
         {"name": "源", "url": "http://127.0.0.1:9/rss", "interval": "15m"}])
-    assert run_yuqing("--config", str(config), "fetch").returncode == 0
+    assert run_yuqing("--config", str(config), "fetch").returncode == 1  # the feed failed
     db = tmp_path / "data" / "monitor.db"
     import json
 

@@ -129,7 +129,9 @@ def test_a_changed_layout_is_the_daemons_error_with_exit_1(tmp_path, httpserver)
     config = write_config(tmp_path, feeds=[{
         "name": "论坛", "url": url, "type": "html",
         "select": {"item": "css:tbody[id^=normalthread_]", "title": "css:a.xst::text"}}])
-    fetched = Cli(config).json("fetch")
+    r = Cli(config)("fetch", "--json")
+    assert r.exit_code == 1  # the feed failed
+    fetched = json.loads(r.stdout)
     assert fetched["feeds"][0]["error"] == line.removeprefix("错误：")
     # a title selector empty on every item is a layout error too, with what was found shown
     config = write_config(tmp_path / "2")

@@ -240,7 +240,7 @@ def test_the_real_program_in_a_child_is_guarded(guarded, tmp_path):
                                             "url": "http://10.255.255.1:8080/rss"}],
                           extra={"fetch": {"allow_private_networks": ["10.0.0.0/8"]}})
     r = run_yuqing("--config", str(config), "fetch", "--json")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr  # the feed failed
     (feed,) = json.loads(r.stdout)["feeds"]
     assert feed["ok"] is False and "无法连接 10.255.255.1" in feed["error"]
     (line,) = guarded.lines()

@@ -7,6 +7,7 @@ selectors refused when the config loads."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -378,7 +379,9 @@ def test_a_layout_change_fails_the_feed_tells_admins_and_clears_when_fixed(
             assert cli.json("fetch")["new_items"] == 4
 
             serve_pages(srv, **{"forum-9-1.html": "discuz_changed.html"})
-            (out,) = cli.json("fetch")["feeds"]
+            failed = cli("fetch", "--json")
+            assert failed.exit_code == 1                      # a feed failed
+            (out,) = json.loads(failed.stdout)["feeds"]
             assert out["ok"] is False and "item 选择器" in out["error"]
             (status,) = cli.json("feeds", "status")
             assert status["ok"] is False and status["last_error_kind"] == "layout"
@@ -390,7 +393,7 @@ def test_a_layout_change_fails_the_feed_tells_admins_and_clears_when_fixed(
             text = cli("feeds", "status").output
             assert "异常" in text and "页面结构可能已变化" in text
 
-            cli.json("fetch")                                 # the second failure: admins hear
+            assert cli("fetch", "--json").exit_code == 1      # the second failure: admins hear
             (notice,) = told(robots)
             assert notice["problem"] == "feed_failing" and "社区论坛" in notice["title"]
             assert "页面结构可能已变化" in notice["detail"]

@@ -137,7 +137,7 @@ def _failing(httpserver) -> list[dict[str, str]]:
 def test_fetch_failures_keep_tokens_out_of_errors_status_and_debug_log(tmp_path, httpserver):
     config = write_config(tmp_path, feeds=_failing(httpserver))
     r = run_yuqing("--config", str(config), "--debug", "fetch", "--json")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1, r.stderr  # the feeds failed
     doc = json.loads(r.stdout)
     assert [f["ok"] for f in doc["feeds"]] == [False, False, False]
     assert "重定向循环" in doc["feeds"][1]["error"] and "sig=***" in doc["feeds"][1]["error"]

@@ -86,10 +86,22 @@ def test_changed_item_is_updated_and_reindexed(store):
     assert store.search_items("扬尘") == []
 
 
-def test_same_item_in_two_feeds_is_kept_per_feed(store):
+def test_same_guid_without_link_in_two_feeds_is_kept_per_feed(store):
     store.store_items("a", [item("甲", guid="x")], now=T0)
     store.store_items("b", [item("甲", guid="x")], now=T0)
     assert store.count_items() == 2
+
+
+def test_same_link_in_two_feeds_is_one_item_seen_twice(store):
+    (first,) = store.store_items("a", [item("甲", guid="x", link="https://n.example/1")], now=T0)
+    later = T0 + timedelta(minutes=5)
+    seen = store.store_items("b", [item("甲（转载）", guid="y", link="https://n.example/1")],
+                             now=later)
+    assert [(s.id, s.status) for s in seen] == [(first.id, "seen")]
+    assert store.count_items() == 1
+    assert store.item_sightings(first.id) == [("b", later)]
+    assert store.store_items("b", [item("甲（转载）", guid="y", link="https://n.example/1")],
+                             now=later) == []  # seen once is enough
 
 
 def test_deleted_item_never_returns(store):

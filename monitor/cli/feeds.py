@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,21 +35,20 @@ def feeds() -> None:
 
 @feeds.command("status")
 @JSON_OPTION
+@click.option("--failing", is_flag=True, help="只列出抓取异常的订阅源（停用的不算）")
 @pass_invocation
-def feeds_status(state: Invocation, as_json: bool) -> None:
-    """每个订阅源的状态：类型（订阅源、网页、接口）、是否正常、连续失败次数、最近错误、
-    最近成功时间、条目数。
+def feeds_status(state: Invocation, as_json: bool, failing: bool) -> None:
+    """每个订阅源的状态：类型（订阅源、网页、接口）、正常 / 异常 / 停用、错误类型、
+    连续失败次数、最近错误、下次抓取、最近新条目时间、响应时间、条目数，最后一行是汇总。
     地址和错误信息中的令牌、密码等密钥显示为 ***。
 
-    示例：yuqing feeds status --json
+    示例：yuqing feeds status --failing；yuqing feeds status --json
     """
     from ..config import FeedConfig, secret_of, show_value
-    from ..durations import describe_duration
     from ..models import FeedState
     from ..redact import redact_text
     from ..schedule import is_overdue
     from ..store.db import utcnow
-    from ..timefmt import for_people
 
     cfg = state.config
     with open_store(state) as store:  # only reads: a running daemon owns the feed rows
@@ -56,7 +56,7 @@ def feeds_status(state: Invocation, as_json: bool) -> None:
     rows = [known.get(f.name) or FeedState(name=f.name, url=f.url) for f in cfg.feeds]
 
     now = utcnow()
-    docs, types = [], []
+    docs, extras = [], []
     for r in rows:
         feed = cfg.feed(r.name)
         enabled = feed.enabled if feed else False
@@ -73,24 +73,67 @@ def feeds_status(state: Invocation, as_json: bool) -> None:
             "overdue": overdue, "rearmed_at": r.rearmed_at, "rearm_note": r.rearm_note,
             "items_total": r.items_total,
         })
-        types.append(source_type(feed))  # shown to people only: the JSON keys are fixed
+        # shown to people only: the JSON keys are fixed
+        extras.append((source_type(feed), r.last_new_item_at, r.response_ms))
+    if failing:
+        shown = [(d, x) for d, x in zip(docs, extras, strict=True) if _health(d) == "failing"]
+    else:
+        shown = list(zip(docs, extras, strict=True))
     if as_json:
-        emit_json(docs)
+        emit_json([d for d, _ in shown])
         return
     if not docs:
         click.echo("尚未配置订阅源（在配置文件中添加 [[feeds]]）")
-    for d, kind in zip(docs, types, strict=True):
-        mark = {True: "正常", False: "异常", None: "未抓取"}[d["ok"]]
-        if d["overdue"]:
-            late = describe_duration((now - d["next_check_at"]).total_seconds())
-            mark += f"，逾期 {late} 未抓取（守护进程是否在运行？）"
-        line = (f"{show(d['name'])}  〈{kind}〉  [{mark}]  条目 {d['items_total']}  "
-                f"最近成功 {for_people(d['last_success_at'])}")
-        if d["consecutive_failures"]:
-            line += f"  连续失败 {d['consecutive_failures']} 次：{show(d['last_error'] or '')}"
-        if d["rearmed_at"] and (now - d["rearmed_at"]).total_seconds() < 86400:
-            line += f"  调度自检 {for_people(d['rearmed_at'])}：{d['rearm_note']}"
-        click.echo(line)
+        return
+    for d, (kind, new_at, ms) in shown:
+        click.echo(_status_line(d, kind, new_at, ms, now))
+    click.echo(_summary(docs))
+
+
+# A feed's health as ``feeds status`` counts it
+_HEALTH_NAMES = {"ok": "正常", "failing": "异常", "disabled": "停用", "new": "未抓取"}
+
+
+def _health(doc: dict[str, Any]) -> str:
+    if not doc["enabled"]:
+        return "disabled"
+    return {True: "ok", False: "failing", None: "new"}[doc["ok"]]
+
+
+def _summary(docs: list[dict[str, Any]]) -> str:
+    counts = {h: sum(_health(d) == h for d in docs) for h in _HEALTH_NAMES}
+    line = f"正常 {counts['ok']} / 异常 {counts['failing']} / 停用 {counts['disabled']}"
+    if counts["new"]:
+        line += f" / 未抓取 {counts['new']}"
+    return line
+
+
+def _status_line(d: dict[str, Any], kind: str, new_at: datetime | None, ms: int | None,
+                 now: datetime) -> str:
+    """One feed in ``feeds status``: what it is, how it is, when it runs next."""
+    from ..durations import describe_duration
+    from ..models import FETCH_ERROR_NAMES
+    from ..timefmt import for_people
+
+    health = _health(d)
+    mark = _HEALTH_NAMES[health]
+    if health == "failing" and d["last_error_kind"]:
+        mark += "：" + FETCH_ERROR_NAMES.get(d["last_error_kind"], d["last_error_kind"])
+    if d["overdue"]:
+        late = describe_duration((now - d["next_check_at"]).total_seconds())
+        mark += f"，逾期 {late} 未抓取（守护进程是否在运行？）"
+    line = (f"{show(d['name'])}  〈{kind}〉  [{mark}]  条目 {d['items_total']}  "
+            f"最近成功 {for_people(d['last_success_at'])}  "
+            f"最近新条目 {for_people(new_at)}")
+    if ms is not None:
+        line += f"  响应 {ms} 毫秒"
+    if health != "disabled":
+        line += f"  下次抓取 {for_people(d['next_check_at'])}"
+    if d["consecutive_failures"]:
+        line += f"  连续失败 {d['consecutive_failures']} 次：{show(d['last_error'] or '')}"
+    if d["rearmed_at"] and (now - d["rearmed_at"]).total_seconds() < 86400:
+        line += f"  调度自检 {for_people(d['rearmed_at'])}：{d['rearm_note']}"
+    return line
 
 
 @feeds.command("import")

@@ -320,6 +320,20 @@ BEGIN SELECT RAISE(ABORT, 'ruleset_versions is append-only'); END;
 CREATE TRIGGER ruleset_versions_append_only_delete BEFORE DELETE ON ruleset_versions
 BEGIN SELECT RAISE(ABORT, 'ruleset_versions is append-only'); END;
 """),
+    # A feed's stable id ([[feeds]] id: a rename keeps its items and state), the last
+    # fetch's response time, and the other feeds an item's link was also seen in (the same
+    # story from two feeds is one item seen in two places).
+    (13, "feed ids, response times, item sightings", """
+ALTER TABLE feeds ADD COLUMN feed_id TEXT;
+ALTER TABLE feeds ADD COLUMN response_ms INTEGER;
+CREATE TABLE item_sightings (
+    item_id INTEGER NOT NULL REFERENCES items (id),
+    feed TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (item_id, feed)
+) WITHOUT ROWID;
+CREATE INDEX item_sightings_feed ON item_sightings (feed);
+"""),
 ]
 
 _FETCH_DAYS = """

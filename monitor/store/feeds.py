@@ -18,6 +18,11 @@ class _FeedLike(Protocol):
     url: str
 
 
+# Where a feed's name is kept (what a rename moves); matches hang off their item's id.
+_FEED_NAME_COLUMNS = [("feeds", "name"), ("items", "feed"), ("incident_items", "feed"),
+                      ("item_sightings", "feed"), ("fetch_days", "feed")]
+
+
 class FeedStateMixin:
     db: Any
     lock: Any
@@ -25,21 +30,54 @@ class FeedStateMixin:
     log_event: Callable[..., None]  # AuditMixin.log_event: the one way into the audit log
 
     def sync_feeds(self, feeds: Iterable[_FeedLike], *, now: datetime | None = None) -> None:
-        """Make sure every configured feed has a state row (URL kept up to date).
+        """Make sure every configured feed has a state row (URL and id kept up to date).
 
         A feed whose URL changed loses its validators (ETag/Last-Modified belong to the old URL).
+        A feed under a new name whose ``id`` (else, when it has none, whose URL) matches a
+        stored feed no longer configured is that feed renamed: its row, items, incident
+        entries, sightings and fetch counts move to the new name (``feed.renamed``).
         """
-        now_s = iso(now or utcnow())
+        feeds = list(feeds)
+        when = now or utcnow()
+        now_s = iso(when)
+        configured = {f.name for f in feeds}
         with self.tx():
             for feed in feeds:
+                fid = getattr(feed, "id", None)
                 row = self.db.execute("SELECT url FROM feeds WHERE name = ?", [feed.name]).fetchone()
                 if row is None:
-                    self.db["feeds"].insert({"name": feed.name, "url": feed.url,
+                    old = self._renamed_from(feed.url, fid, configured)
+                    if old is not None:
+                        self._rename_feed(old, feed.name, when)
+                        row = self.db.execute("SELECT url FROM feeds WHERE name = ?",
+                                              [feed.name]).fetchone()
+                if row is None:
+                    self.db["feeds"].insert({"name": feed.name, "url": feed.url, "feed_id": fid,
                                              "created_at": now_s, "consecutive_failures": 0})
-                elif row[0] != feed.url:
+                    continue
+                if row[0] != feed.url:
                     self.db.execute(
                         "UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL, "
                         "next_check_at = NULL WHERE name = ?", [feed.url, feed.name])
+                self.db.execute("UPDATE feeds SET feed_id = ? WHERE name = ? "
+                                "AND feed_id IS NOT ?", [fid, feed.name, fid])
+
+    def _renamed_from(self, url: str, fid: str | None, configured: set[str]) -> str | None:
+        """The stored feed, no longer configured, that a feed with this id or URL renames:
+        by id when it has one, else the only unconfigured row with that URL and no id."""
+        if fid is not None:
+            rows = self.db.execute("SELECT name FROM feeds WHERE feed_id = ?", [fid]).fetchall()
+        else:
+            rows = self.db.execute("SELECT name FROM feeds WHERE url = ? AND feed_id IS NULL",
+                                   [url]).fetchall()
+        orphans = [r[0] for r in rows if r[0] not in configured]
+        return orphans[0] if len(orphans) == 1 else None
+
+    def _rename_feed(self, old: str, new: str, now: datetime) -> None:
+        """Move everything kept under a feed's name to its new name (inside a transaction)."""
+        for table, column in _FEED_NAME_COLUMNS:
+            self.db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [new, old])
+        self.log_event("feed.renamed", new, now=now, data={"from": old, "to": new})
 
     def feed_state(self, name: str) -> FeedState | None:
         with self.lock:
@@ -50,8 +88,9 @@ class FeedStateMixin:
                        etag: str | None = None, last_modified: str | None = None,
                        new_items: int = 0, title: str | None = None, ttl: float | None = None,
                        max_age: float | None = None, encoding: str | None = None,
-                       fmt: str | None = None) -> None:
+                       fmt: str | None = None, response_ms: int | None = None) -> None:
         fields: dict[str, Any] = {
+            "response_ms": response_ms,
             "ok": 1, "last_status": status, "consecutive_failures": 0,
             "last_success_at": iso(now), "last_checked_at": iso(now),
             "next_check_at": iso(next_check_at), "failure_alerted_at": None,
@@ -74,14 +113,16 @@ class FeedStateMixin:
                                data={"failures": row[0], "last_error": row[1]})
 
     def record_failure(self, name: str, *, now: datetime, kind: str, error: str,
-                       next_check_at: datetime, status: int | None = None) -> int:
+                       next_check_at: datetime, status: int | None = None,
+                       response_ms: int | None = None) -> int:
         """Store the error on the feed and return the new consecutive failure count."""
         with self.tx():
             self.db.execute(
                 "UPDATE feeds SET ok = 0, consecutive_failures = consecutive_failures + 1, "
                 "last_error = ?, last_error_kind = ?, last_error_at = ?, last_checked_at = ?, "
-                "last_status = ?, next_check_at = ? WHERE name = ?",
-                [error, kind, iso(now), iso(now), status, iso(next_check_at), name])
+                "last_status = ?, next_check_at = ?, response_ms = ? WHERE name = ?",
+                [error, kind, iso(now), iso(now), status, iso(next_check_at), response_ms,
+                 name])
             row = self.db.execute("SELECT consecutive_failures FROM feeds WHERE name = ?",
                                   [name]).fetchone()
             self.log_event("feed.failure", name, data=f"{kind}: {error}", now=now)

@@ -1,5 +1,8 @@
 """Items: dedup (GUID, then link, then content hash), insert/update, tombstones, listing.
 
+A link another feed already stored (and that only one item has) is that item seen in a
+second place, not a new item: the sighting goes into ``item_sightings``.
+
 An item known by its GUID or link is updated in place when its text changes. An item
 with neither (or whose link is shared by several items in the feed, e.g. every entry links
 to the home page) is known only by the hash of its content, so an edited copy cannot be
@@ -26,7 +29,8 @@ _SAME_STORY = 0.6  # titles at least this similar (difflib ratio) are one story'
 
 @dataclass(frozen=True)
 class StoredItem:
-    """The outcome of storing one parsed item: ``status`` is ``new`` or ``changed``."""
+    """The outcome of storing one parsed item: ``status`` is ``new``, ``changed`` or
+    ``seen`` (another feed's item with the same link, now also seen in this feed)."""
 
     id: int
     status: str
@@ -80,6 +84,12 @@ class ItemsMixin:
             for item, key in zip(items, dedup_keys(items), strict=True):
                 chash = content_hash(item)
                 row = self._find_existing(feed, key, item, chash, links)
+                if row is None and item.link and links[item.link] == 1:
+                    seen = self._seen_elsewhere(feed, item.link, now)
+                    if seen is not None:
+                        if seen.status == "seen":
+                            out.append(seen)
+                        continue
                 record: dict[str, Any] = {
                     "guid": item.guid, "link": item.link, "title": item.title,
                     "body": item.body, "author": item.author, "content_hash": chash,
@@ -127,6 +137,31 @@ class ItemsMixin:
         if row is None:
             return None
         return {"id": row[0], "deleted": row[1], "content_hash": row[2]}
+
+    def _seen_elsewhere(self, feed: str, link: str,
+                        now: datetime | None) -> StoredItem | None:
+        """The one item another feed stored with this link, its sighting in ``feed``
+        recorded: status ``seen`` the first time, ``known`` after (None: not elsewhere)."""
+        rows = self.db.execute("SELECT id, deleted FROM items WHERE link = ? AND feed != ? "
+                               "LIMIT 2", [link, feed]).fetchall()
+        if len(rows) != 1:
+            return None  # a link many items share (a home page) tells nothing
+        item_id, deleted = rows[0]
+        if deleted:
+            return StoredItem(item_id, "known")
+        cur = self.db.execute("INSERT OR IGNORE INTO item_sightings (item_id, feed, seen_at) "
+                              "VALUES (?, ?, ?)", [item_id, feed, iso(now or utcnow())])
+        if not cur.rowcount:
+            return StoredItem(item_id, "known")
+        self.log_event("item.seen", str(item_id), now=now, data={"feed": feed, "link": link})
+        return StoredItem(item_id, "seen")
+
+    def item_sightings(self, item_id: int) -> list[tuple[str, datetime]]:
+        """The other feeds the item was also seen in, with when, in that order."""
+        with self.lock:
+            rows = self.db.execute("SELECT feed, seen_at FROM item_sightings WHERE item_id = ? "
+                                   "ORDER BY seen_at, feed", [item_id]).fetchall()
+        return [(r[0], datetime.fromisoformat(r[1])) for r in rows]
 
     def _earlier_version(self, feed: str, item: ParsedItem,
                          batch_hashes: set[str]) -> int | None:
