@@ -136,6 +136,10 @@ class RulesConfig(_Section):
     dir: Path = Path("rules")
     reload_interval: Duration = 5.0
     load_timeout: Duration = Field(default=60.0, gt=0)  # a load taking longer is abandoned
+    # items re-scored into incidents alert only when dated within this (older: no alert)
+    rescore_alert_within: Duration = Field(default=86400.0, ge=0)
+    # after a hot reload, re-score the items of this recent window (None: off)
+    rescore_after_reload: Duration | None = None
 
 
 class DisplayConfig(_Section):

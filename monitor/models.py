@@ -365,6 +365,7 @@ AUDIT_KINDS: dict[str, str] = {
     "item.stored": "保存新条目",
     "item.changed": "条目内容变更",
     "item.deleted": "删除条目",
+    "item.rescored": "条目重新评分（记录此前的得分和级别）",
     "incident.opened": "新建舆情事件",
     "incident.joined": "条目并入事件",
     "incident.raised": "事件升级",

@@ -10,7 +10,7 @@ import os
 import random
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -24,6 +24,7 @@ from .errors import NotFoundError, RuleError
 from .fetch import Fetcher
 from .incidents.intake import Intake
 from .pipeline import FeedOutcome, Pipeline
+from .rescore import Rescorer, RescoreResult
 from .rulekeeper import RuleKeeper, fingerprint
 from .rules import Ruleset
 from .score import Scorer
@@ -57,6 +58,8 @@ class Services:
         self.scorer = Scorer(self.store, self.rules)
         self.intake = Intake(config, self.store)
         self.planner = Planner(config, self.store)
+        self.rescorer = Rescorer(self.store, self.intake, self.planner,
+                                 alert_within=config.rules.rescore_alert_within)
         self.deliverer = Deliverer(config, self.store, clock=clock, in_store=self.in_store,
                                    rng=self.rng)
         self.clock = clock
@@ -121,7 +124,28 @@ class Services:
             changed = await self.in_store(lambda: self.rules.adopt(fp, result, now=now))
         await self.in_store(lambda: self.scorer.score_pending(
             now=now, then=self.pipeline.incidents_and_alerts))
+        if changed and self.config.rules.rescore_after_reload is not None:
+            await self.rescore_recent(now)
         return changed
+
+    async def rescore_recent(self, now: datetime) -> RescoreResult | None:
+        """After a reload: re-score the items of ``[rules] rescore_after_reload`` with the
+        new rules (as ``yuqing rules apply`` does), then send what it planned. A failure
+        is logged; the new rules stay in force either way."""
+        window = self.config.rules.rescore_after_reload
+        ruleset = self.rules.ruleset
+        if window is None or ruleset is None:
+            return None
+        since = now - timedelta(seconds=window)
+        try:
+            result = await self.in_store(lambda: self.rescorer.rescore(
+                ruleset, since=since, now=now))
+            if result.alerts:
+                await self.deliverer.deliver_due()
+        except Exception:
+            log.exception("规则重新加载后重新评分失败 since=%s", format_duration(window))
+            return None
+        return result
 
     def record_start(self, now: datetime) -> None:
         """The audit log's record of a daemon start, and of the config when it differs

@@ -20,7 +20,7 @@ PKG = ROOT / "monitor"
 SHARED = {"models", "errors", "config", "config_errors", "durations", "redact", "timefmt",
           "__version__"}  # the package root holds only the version
 STAGES = ["fetch", "schedule", "parse", "normalize", "store", "rules", "rulekeeper", "score",
-          "backtest", "incidents", "alerts", "report", "accounts"]
+          "backtest", "incidents", "alerts", "rescore", "report", "accounts"]
 TIERS = ["pipeline", "runtime", "web", "daemon", "cli"]
 INFRA = {"workers", "sdnotify", "logsetup", "terminal", "opml", "scaffold", "__init__",
          "__main__"}

@@ -37,8 +37,10 @@ class Intake:
         self.threshold = config.incidents.similarity or DEFAULT_THRESHOLD
         self.comparisons = 0   # signatures compared so far (the clustering benchmark's measure)
 
-    def absorb_ids(self, item_ids: list[int], now: datetime) -> list[IncidentEvent]:
-        """Absorb the stored (and scored) items with these ids."""
+    def absorb_ids(self, item_ids: list[int], now: datetime, *, why: str | None = None
+                   ) -> list[IncidentEvent]:
+        """Absorb the stored (and scored) items with these ids; ``why`` (e.g. found by
+        re-scoring) goes on each item's step in the incident's log."""
         items = self.store.get_items(item_ids)
         matches = self.store.matches_of(item_ids)
         chosen = []
@@ -48,19 +50,21 @@ class Intake:
                 continue
             item.matches = matches.get(item_id, [])
             chosen.append(item)
-        return self.absorb(chosen, now)
+        return self.absorb(chosen, now, why=why)
 
-    def absorb(self, items: list[Item], now: datetime) -> list[IncidentEvent]:
+    def absorb(self, items: list[Item], now: datetime, *, why: str | None = None
+               ) -> list[IncidentEvent]:
         events: list[IncidentEvent] = []
         with self.store.tx():
             for item in items:
-                event = self._absorb_one(item, now)
+                event = self._absorb_one(item, now, why)
                 if event is not None:
                     events.append(event)
         return events
 
     # ---- one item -----------------------------------------------------------------------
-    def _absorb_one(self, item: Item, now: datetime) -> IncidentEvent | None:
+    def _absorb_one(self, item: Item, now: datetime, why: str | None = None
+                    ) -> IncidentEvent | None:
         seen = min(item.when or now, now)
         # windows count back from the item's own date (a backlog fetched late clusters
         # as it happened)
@@ -69,8 +73,8 @@ class Intake:
         keys = bucket_keys(sig)
         incident_id, how, score = self._find(item, sig, keys, since)
         if incident_id is None:
-            return self._open(item, sig, keys, seen, now)
-        return self._join(incident_id, item, sig, keys, seen, now, how, score)
+            return self._open(item, sig, keys, seen, now, why)
+        return self._join(incident_id, item, sig, keys, seen, now, how, score, why)
 
     def _find(self, item: Item, sig: Signature, keys: list[str], since: datetime
               ) -> tuple[int | None, str, float | None]:
@@ -98,7 +102,7 @@ class Intake:
         return None, "opened", None
 
     def _open(self, item: Item, sig: Signature, keys: list[str], seen: datetime,
-              now: datetime) -> IncidentEvent:
+              now: datetime, why: str | None = None) -> IncidentEvent:
         assert item.level is not None
         top = top_match(item.matches)
         rules = sorted({m.rule for m in item.matches})
@@ -117,14 +121,14 @@ class Intake:
                                      level=item.level, how="opened", similarity=None,
                                      seen_at=seen, now=now, keys=keys, signature=sig.dump())
         self.store.log_step(incident_id, "opened", now=now, level=item.level, item_id=item.id,
-                            note=f"来源：{item.feed}")
+                            note=_with_why(f"来源：{item.feed}", why))
         log.info("新舆情事件 incident=%s level=%s category=%s item=%s feed=%s", incident_id,
                  item.level, top.category if top else "-", item.id, item.feed)
         return IncidentEvent(incident_id, "opened", item.level, item_id=item.id)
 
     def _join(self, incident_id: int, item: Item, sig: Signature, keys: list[str],
-              seen: datetime, now: datetime, how: str, score: float | None
-              ) -> IncidentEvent | None:
+              seen: datetime, now: datetime, how: str, score: float | None,
+              why: str | None = None) -> IncidentEvent | None:
         assert item.level is not None
         inc = self.store.get_incident(incident_id)
         self.store.add_incident_item(incident_id, item_id=item.id, feed=item.feed,
@@ -149,7 +153,7 @@ class Intake:
         if inc.first_seen is not None and seen < inc.first_seen:   # the original came late
             fields.update({"title": incident_title(item), "link": item.link})
         self.store.log_step(incident_id, "joined", now=now, level=item.level, item_id=item.id,
-                            note=_how_note(how, item.feed, score))
+                            note=_with_why(_how_note(how, item.feed, score), why))
         rose = change.level != inc.level
         if rose:
             fields["level"] = change.level
@@ -192,3 +196,7 @@ def _how_note(how: str, feed: str, score: float | None) -> str:
     if how == "revision":
         return f"来源：{feed}（同一条目的修改）"
     return f"来源：{feed}（相似度 {score:.2f}）" if score is not None else f"来源：{feed}"
+
+
+def _with_why(note: str, why: str | None) -> str:
+    return f"{note}；{why}" if why else note

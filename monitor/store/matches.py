@@ -125,7 +125,8 @@ class MatchesMixin:
         while True:
             with self.lock:
                 rows = list(self.db.query(
-                    f"SELECT id, feed, title, body, link, published_at, ruleset_version FROM items "
+                    f"SELECT id, feed, title, body, link, published_at, fetched_at, score, level, "
+                    f"ruleset_version FROM items "
                     f"WHERE {' AND '.join(where)} AND id > ? ORDER BY id LIMIT {int(batch)}",
                     [*params, last]))
             if not rows:
