@@ -36,7 +36,7 @@ from pydantic import (
     model_validator,
 )
 
-from .config_errors import KeyedValueError, to_config_error, toml_error
+from .config_errors import KeyedValueError, KeyedValueErrors, to_config_errors, toml_error
 from .durations import format_duration, parse_duration
 from .errors import ConfigError
 from .models import LEVELS, LevelCode
@@ -607,55 +607,60 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
+        problems: list[KeyedValueError] = []
         seen: set[str] = set()
         ids: set[str] = set()
         for i, feed in enumerate(self.feeds):
             if feed.name in seen:
-                raise KeyedValueError(f"feeds[{i}].name", f"订阅源名称 {feed.name!r} 重复，每个名称必须唯一")
+                problems.append(KeyedValueError(f"feeds[{i}].name", f"订阅源名称 {feed.name!r} 重复，每个名称必须唯一"))
             seen.add(feed.name)
             if feed.id is not None and feed.id in ids:
                 raise KeyedValueError(f"feeds[{i}].id", f"订阅源 id {feed.id!r} 重复，每个 id 必须唯一")
             if feed.id is not None:
                 ids.add(feed.id)
             if feed.url.startswith("rsshub:") and not self.fetch.rsshub:
-                raise KeyedValueError(
+                problems.append(KeyedValueError(
                     f"feeds[{i}].url",
                     f"订阅源 {feed.name!r} 使用 RSSHub 路由，但没有配置 RSSHub 实例：请在 [fetch] 中设置 "
-                    "rsshub = \"http://127.0.0.1:1200\"（自建 RSSHub 的地址）")
+                    "rsshub = \"http://127.0.0.1:1200\"（自建 RSSHub 的地址）"))
         staff = set()
         for i, person in enumerate(self.staff):
             if person.name in staff:
-                raise KeyedValueError(f"staff[{i}].name", f"人员 {person.name!r} 重复，每个名称必须唯一")
+                problems.append(KeyedValueError(f"staff[{i}].name", f"人员 {person.name!r} 重复，每个名称必须唯一"))
             staff.add(person.name)
         for name in self.alerts.admins:
             if name not in staff:
-                raise KeyedValueError("alerts.admins",
-                                      f"未定义的人员 {name!r}：请先在 [[staff]] 中添加")
+                problems.append(KeyedValueError("alerts.admins",
+                                      f"未定义的人员 {name!r}：请先在 [[staff]] 中添加"))
         rosters = set()
         for i, duty in enumerate(self.duty):
             if duty.name in staff or duty.name in rosters:
-                raise KeyedValueError(f"duty[{i}].name",
-                                      f"值班表名称 {duty.name!r} 与人员或其他值班表重名")
+                problems.append(KeyedValueError(f"duty[{i}].name",
+                                      f"值班表名称 {duty.name!r} 与人员或其他值班表重名"))
             rosters.add(duty.name)
             for j, shift in enumerate(duty.shifts):
                 for name in shift.staff:
                     if name not in staff:
-                        raise KeyedValueError(f"duty[{i}].shifts[{j}].staff",
-                                              f"未定义的人员 {name!r}：请先在 [[staff]] 中添加")
+                        problems.append(KeyedValueError(f"duty[{i}].shifts[{j}].staff",
+                                              f"未定义的人员 {name!r}：请先在 [[staff]] 中添加"))
             for name in duty.fallback:
                 if name not in staff:
-                    raise KeyedValueError(f"duty[{i}].fallback",
-                                          f"未定义的人员 {name!r}：请先在 [[staff]] 中添加")
+                    problems.append(KeyedValueError(f"duty[{i}].fallback",
+                                          f"未定义的人员 {name!r}：请先在 [[staff]] 中添加"))
         for i, route in enumerate(self.routes):
             for key in ("notify", "escalate_to"):
                 for name in getattr(route, key):
                     if name not in staff and name not in rosters:
-                        raise KeyedValueError(
+                        problems.append(KeyedValueError(
                             f"routes[{i}].{key}",
-                            f"未定义的人员或值班表 {name!r}：请先在 [[staff]] 或 [[duty]] 中添加")
+                            f"未定义的人员或值班表 {name!r}：请先在 [[staff]] 或 [[duty]] 中添加"))
             if route.escalate_to and route.escalate_after is None:
-                raise KeyedValueError(f"routes[{i}].escalate_after",
-                                      "填写了 escalate_to 就要填写 escalate_after（多久无人认领就升级）")
+                problems.append(KeyedValueError(f"routes[{i}].escalate_after",
+                                      "填写了 escalate_to 就要填写 escalate_after（多久无人认领就升级）"))
+        if len(problems) == 1:
+            raise problems[0]
+        if problems:
+            raise KeyedValueErrors(problems)
         return self
 
     # ---- derived -----------------------------------------------------------------
@@ -710,7 +715,7 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None, text: str 
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
-        raise to_config_error(Config, e, fname, text) from None
+        raise ConfigError.of(to_config_errors(Config, e, fname, text)) from None
     cfg.source = source.absolute() if source else None
     _resolve_paths(cfg)
     register_declared_secrets(cfg)

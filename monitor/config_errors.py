@@ -67,17 +67,54 @@ def _allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields) if model else []
 
 
+class KeyedValueErrors(ValueError):
+    """Several cross-field problems found in one check, each reported on its own."""
+
+    def __init__(self, errors: list[KeyedValueError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
 def to_config_error(root: type[BaseModel], e: ValidationError, fname: str,
                     text: str) -> ConfigError:
-    err = e.errors()[0]
+    """The first problem of ``e`` (see :func:`to_config_errors` for all of them)."""
+    return to_config_errors(root, e, fname, text)[0]
+
+
+def to_config_errors(root: type[BaseModel], e: ValidationError, fname: str,
+                     text: str) -> list[ConfigError]:
+    """Every problem of ``e``, in file order, each naming its file, line, key and hint."""
+    out: list[ConfigError] = []
+    for err in e.errors():
+        ctx_err = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_err, KeyedValueErrors):
+            loc = tuple(err.get("loc", ()))
+            out.extend(_keyed(one, loc, fname, text) for one in ctx_err.errors)
+        else:
+            out.append(_one_error(root, dict(err), fname, text))
+    return sorted(out, key=lambda c: _line_of(c.file))
+
+
+def _line_of(where: str | None) -> int:
+    tail = (where or "").rpartition(":")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _keyed(ctx_err: KeyedValueError, loc: tuple[Any, ...], fname: str,
+           text: str) -> ConfigError:
+    key = ctx_err.key
+    if ctx_err.relative and loc:
+        key = f"{_loc_to_key(loc)}.{key}"
+    return ConfigError(str(ctx_err), file=with_line(fname, text, key), key=key)
+
+
+def _one_error(root: type[BaseModel], err: dict[str, Any], fname: str,
+               text: str) -> ConfigError:
     loc = tuple(err.get("loc", ()))
     etype = err.get("type", "")
     ctx_err = (err.get("ctx") or {}).get("error")
     if isinstance(ctx_err, KeyedValueError):
-        key = ctx_err.key
-        if ctx_err.relative and loc:
-            key = f"{_loc_to_key(loc)}.{key}"
-        return ConfigError(str(ctx_err), file=with_line(fname, text, key), key=key)
+        return _keyed(ctx_err, loc, fname, text)
     key = _loc_to_key(loc)
     msg = _MESSAGES.get(etype)
     hint = None

@@ -31,12 +31,16 @@ class MonitorError(Exception):
 
 
 class ConfigError(MonitorError):
+    """``file``, ``key`` and ``hint`` are the first problem's; ``more``: the other problems
+    found in the same run (one line each in ``str(e)``)."""
+
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
-                 hint: str | None = None) -> None:
+                 hint: str | None = None, more: tuple[ConfigError, ...] = ()) -> None:
         self.file = file
         self.key = key
         self.hint = hint
         self.message = message
+        self.more = more
         parts = []
         if file:
             parts.append(str(file))
@@ -46,7 +50,19 @@ class ConfigError(MonitorError):
         text = f"{head}: {message}" if head else message
         if hint:
             text += f"（{hint}）"
-        super().__init__(text)
+        super().__init__("\n".join([text, *(str(e) for e in more)]))
+
+    @property
+    def all(self) -> list[ConfigError]:
+        """This problem and every other one found with it."""
+        return [self, *self.more]
+
+    @classmethod
+    def of(cls, errors: list[ConfigError]) -> ConfigError:
+        """One error standing for ``errors`` (the first, with the rest as ``more``)."""
+        first = errors[0]
+        return cls(first.message, file=first.file, key=first.key, hint=first.hint,
+                   more=tuple(errors[1:]))
 
 
 class StoreError(MonitorError):

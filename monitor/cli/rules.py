@@ -51,9 +51,12 @@ def rules_check(state: Invocation, directory: Path | None) -> None:
     示例：yuqing rules check rules/
     """
     from ..rules import check_examples
+    from ..rules.lint import rule_warnings
 
     rs = _current_rules(state, directory)
     problems = check_examples(rs)
+    for note in rule_warnings(Path(directory or state.config.rules.dir)):
+        click.echo(f"{note.file}:{note.line}: 注意：{note.message}", err=True)
     if problems:
         raise RuleError(problems)
     examples = sum(len(r.examples) for r in rs.rules)

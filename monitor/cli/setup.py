@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..config import dump_config
+from ..errors import ConfigError
 from .app import Invocation, main, pass_invocation
 
 
@@ -41,11 +42,89 @@ def config_check(state: Invocation, dump: bool) -> None:
     if dump:
         click.echo(dump_config(cfg), nl=False)
         return
+    fname, text = _source_text(cfg)
+    for note in _web_notes(cfg) + _browser_notes(cfg) + _interval_notes(cfg, fname, text):
+        click.echo(f"注意：{note}", err=True)
+    errors = _path_errors(cfg, fname, text)
+    if errors:
+        raise ConfigError.of(errors)
     enabled = sum(1 for f in cfg.feeds if f.enabled)
     click.echo(f"配置有效：{cfg.source}（订阅源 {len(cfg.feeds)} 个，启用 {enabled} 个；"
                f"数据库 {cfg.storage.path}；规则目录 {cfg.rules.dir}）")
-    for note in _web_notes(cfg) + _browser_notes(cfg):
-        click.echo(f"注意：{note}", err=True)
+
+
+def _source_text(cfg: Any) -> tuple[str, str]:
+    """The config file's name and text (for line numbers), or empty text if unreadable."""
+    if cfg.source is None:
+        return "<config>", ""
+    try:
+        return str(cfg.source), Path(cfg.source).read_text(encoding="utf-8-sig")
+    except OSError:
+        return str(cfg.source), ""
+
+
+def _path_errors(cfg: Any, fname: str, text: str) -> list[ConfigError]:
+    """The rules directory that is not there, the database that cannot be created or
+    written: errors, since the daemon cannot run without them."""
+    from ..config_errors import with_line
+
+    errors = []
+    rules = Path(cfg.rules.dir)
+    if not rules.is_dir():
+        what = "不是目录" if rules.exists() else "不存在"
+        errors.append(ConfigError(f"规则目录 {rules} {what}", key="rules.dir",
+                                  file=with_line(fname, text, "rules.dir"),
+                                  hint="用 `yuqing init 目录` 生成默认规则，或改正 [rules] dir"))
+    problem = _db_problem(Path(cfg.storage.path))
+    if problem:
+        errors.append(ConfigError(problem, key="storage.path",
+                                  file=with_line(fname, text, "storage.path")))
+    return errors
+
+
+def _db_problem(path: Path) -> str | None:
+    """Why the database at ``path`` cannot be opened for writing or created, or None."""
+    import os
+
+    if path.exists():
+        if path.is_dir():
+            return f"数据库路径 {path} 是一个目录，应为文件"
+        return None if os.access(path, os.R_OK | os.W_OK) else f"数据库文件 {path} 不可写"
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"无法创建数据库目录 {path.parent}：{existing} 不是目录"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"无法创建数据库 {path}：目录 {existing} 不可写（检查属主和权限）"
+    return None
+
+
+def _interval_notes(cfg: Any, fname: str, text: str) -> list[str]:
+    """Feed intervals that do not mean what they seem: a bare number (seconds) and an
+    interval below ``[fetch] min_interval`` (clamped to it)."""
+    import tomllib
+
+    from ..config_errors import with_line
+    from ..durations import format_duration
+
+    try:
+        raw = tomllib.loads(text).get("feeds", []) if text else []
+    except tomllib.TOMLDecodeError:
+        raw = []
+    floor = cfg.fetch.min_interval
+    notes = []
+    for i, feed in enumerate(cfg.feeds):
+        where = with_line(fname, text, f"feeds[{i}].interval")
+        value = raw[i].get("interval") if i < len(raw) and isinstance(raw[i], dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            notes.append(f"{where}: 订阅源 {feed.name} 的 interval = {value} 没有单位，按 {value} 秒计；"
+                         f"如果想写 {value} 分钟，请写 \"{value}m\"")
+        if feed.enabled and feed.interval < floor:
+            notes.append(f"{where}: 订阅源 {feed.name} 的 interval（{format_duration(feed.interval)}）"
+                         f"低于 [fetch] min_interval（{format_duration(floor)}），"
+                         f"实际按 {format_duration(floor)} 抓取一次")
+    return notes
 
 
 def _browser_notes(cfg: Any) -> list[str]:

@@ -14,6 +14,7 @@ an alias (``&name``) are harmless and accepted.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.errors import RuleProblem
-from monitor.models import LEVELS, LevelCode
+from monitor.models import LEVEL_NAMES, LEVELS, LevelCode
 
 __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "ExampleModel", "RawRule", "RuleModel", "line_of",
            "read_rule_file", "too_large"]
@@ -69,12 +70,35 @@ class ExamplesModel(BaseModel):
     nomatch: Annotated[list[Example], BeforeValidator(_as_list)] = []
 
 
+def _level_aliases() -> dict[str, str]:
+    """Chinese ways to write a level: ``较大（黄）``, ``较大(黄)``, ``较大``, ``黄``, ``黄色``."""
+    out: dict[str, str] = {}
+    for code, name in LEVEL_NAMES.items():
+        out[name] = code
+        head, _, tail = name.partition("（")
+        out[head] = code
+        if tail:
+            color = tail.rstrip("）")
+            out.update({color: code, f"{color}色": code, f"{head}({color})": code})
+    return out
+
+
+LEVEL_ALIASES = _level_aliases()
+
+
+def _as_level(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        return LEVEL_ALIASES.get(text, text.lower() if text.lower() in LEVELS else value)
+    return value
+
+
 class RuleModel(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
     id: str = Field(min_length=1)
     name: str = ""
     category: str = Field(min_length=1)
-    level: LevelCode
+    level: Annotated[LevelCode, BeforeValidator(_as_level)]
     weight: int = Field(default=0, ge=0, le=100)
     words: dict[str, Annotated[list[str], BeforeValidator(_as_list)]] = {}
     condition: str | None = None
@@ -142,9 +166,13 @@ def _message(err: dict[str, Any]) -> str:
             allowed = "title、body（或直接写一段文字）"
         else:
             allowed = "、".join(RULE_FIELDS)
+        close = difflib.get_close_matches(str(loc[-1]), allowed.split("、"), n=1)
+        if close:
+            return f"未知字段 “{loc[-1]}”（是不是想写 {close[0]}？可用的字段：{allowed}）"
         return f"未知字段 “{loc[-1]}”（可用的字段：{allowed}）"
     if loc == ["level"]:
-        return f"级别 “{value}” 无效，应为 {'、'.join(LEVELS)} 之一"
+        return (f"级别 “{value}” 无效，应为 {'、'.join(LEVELS)} 之一"
+                f"（也可写中文：{'、'.join(LEVEL_NAMES.values())}）")
     if loc == ["weight"] and kind in ("greater_than_equal", "less_than_equal"):
         return f"权重 {value} 超出范围，应为 0 到 100 之间的整数"
     if kind in ("int_type", "int_parsing", "int_from_float"):
