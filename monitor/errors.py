@@ -22,12 +22,29 @@ Only ``monitor.cli`` (and the web layer) turn these into user-facing messages.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import datetime
 
 
 class MonitorError(Exception):
     """Base of every domain error; the message is meant for the user (Chinese)."""
+
+
+_ARRAY_NAMES = {"feeds": ("个", "订阅源"), "routes": ("条", "告警路由"), "staff": ("位", "监测人员")}
+_INDEX = re.compile(r"([A-Za-z_][\w-]*)\[(\d+)\](\.?)")
+
+
+def people_key(key: str) -> str:
+    """A config key as people count: ``feeds[0].url`` -> ``第 1 个订阅源的 url``,
+    ``fetch.allow_private_networks[0]`` -> ``fetch.allow_private_networks 第 1 项``."""
+    def one(m: re.Match[str]) -> str:
+        name, index, dot = m.group(1), int(m.group(2)) + 1, m.group(3)
+        unit, noun = _ARRAY_NAMES.get(name, ("", ""))
+        text = f"第 {index} {unit}{noun}" if noun else f"{name} 第 {index} 项"
+        return f"{text}的 " if dot else text
+    return _INDEX.sub(one, key)
 
 
 class ConfigError(MonitorError):
@@ -45,7 +62,7 @@ class ConfigError(MonitorError):
         if file:
             parts.append(str(file))
         if key:
-            parts.append(f"配置项 {key}")
+            parts.append(f"配置项 {people_key(key)}")
         head = ": ".join(parts)
         text = f"{head}: {message}" if head else message
         if hint:

@@ -41,9 +41,9 @@ def test_config_check_reports_every_error_with_its_line(tmp_path):
     assert r.exit_code == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 3, r.stderr
-    assert lines[0].startswith(f"{path}:8: 配置项 fetch.timeout:"), lines
-    assert lines[1].startswith(f"{path}:12: 配置项 feeds[0].url:"), lines
-    assert lines[2].startswith(f"{path}:17: 配置项 feeds[1].enabled:") and "true 或 false" in lines[2]
+    assert lines[0].startswith(f"错误：{path}:8: 配置项 fetch.timeout:"), lines
+    assert lines[1].startswith(f"错误：{path}:12: 配置项 第 1 个订阅源的 url:"), lines
+    assert lines[2].startswith(f"错误：{path}:17: 配置项 第 2 个订阅源的 enabled:") and "true 或 false" in lines[2]
 
 
 def test_config_check_missing_rules_dir_and_unwritable_database(tmp_path):
@@ -54,9 +54,9 @@ def test_config_check_missing_rules_dir_and_unwritable_database(tmp_path):
     r = Cli(path)("config", "check")
     assert r.exit_code == 1
     lines = r.stderr.strip().splitlines()
-    assert any(line.startswith(f"{path}:5: 配置项 rules.dir:") and "不存在" in line
+    assert any(line.startswith(f"错误：{path}:5: 配置项 rules.dir:") and "不存在" in line
                for line in lines), r.stderr
-    assert any(line.startswith(f"{path}:2: 配置项 storage.path:") and "不是目录" in line
+    assert any(line.startswith(f"错误：{path}:2: 配置项 storage.path:") and "不是目录" in line
                for line in lines), r.stderr
     assert "配置有效" not in r.stdout
 

@@ -76,7 +76,7 @@ def test_port_out_of_range_is_a_config_error(tmp_path):
         r = run_yuqing("--config", str(config), *args)
         assert r.returncode == 1
         line = one_line(r.stderr)
-        assert "feeds[0].url" in line and "端口" in line and "monitor.toml:" in line
+        assert "第 1 个订阅源的 url" in line and "端口" in line and "monitor.toml:" in line
 
 
 @pytest.mark.parametrize(("text", "line", "words"), [
@@ -102,7 +102,7 @@ def test_missing_feed_name_names_the_table_line(tmp_path):
                    encoding="utf-8")
     r = run_yuqing("--config", str(cfg), "config", "check")
     assert r.returncode == 1
-    assert "monitor.toml:4:" in one_line(r.stderr) and "feeds[0].name" in r.stderr
+    assert "monitor.toml:4:" in one_line(r.stderr) and "第 1 个订阅源的 name" in r.stderr
 
 
 def test_output_piped_into_head_ends_quietly(tmp_path):

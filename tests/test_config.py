@@ -253,7 +253,7 @@ def test_header_values_with_line_breaks_are_refused(tmp_path):
                    encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_config(cfg)
-    assert "feeds[0].headers" in str(info.value) and "换行" in str(info.value)
+    assert "第 1 个订阅源的 headers" in str(info.value) and "换行" in str(info.value)
 
 
 def test_alerts_admins_must_be_staff(tmp_path):

@@ -300,7 +300,7 @@ def test_config_check_shows_the_selector_error(tmp_path: Path) -> None:
     path.write_text(BASE.format(type="html", line='title = "a[href"'), encoding="utf-8")
     r = Cli(path)("config", "check")
     assert r.exit_code == 1
-    assert "feeds[1].select.title" in r.stderr and "CSS 选择器" in r.stderr
+    assert "第 2 个订阅源的 select.title" in r.stderr and "CSS 选择器" in r.stderr
     assert "Traceback" not in r.stderr
 
 

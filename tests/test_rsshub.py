@@ -215,7 +215,7 @@ def test_a_route_without_rsshub_configured_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     text = str(caught.value)
-    assert "feeds[0].url" in text
+    assert "第 1 个订阅源的 url" in text
     assert "[fetch]" in text and 'rsshub = "http://127.0.0.1:1200"' in text
     r = Cli(path)("config", "check")
     assert r.exit_code != 0

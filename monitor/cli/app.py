@@ -21,7 +21,7 @@ import click
 
 from .. import __version__
 from ..config import Config, default_config_path, load_config
-from ..errors import MonitorError
+from ..errors import ConfigError, MonitorError
 from ..timefmt import for_json, read_time
 from .i18n import ChineseGroup, usage_error_text
 
@@ -36,6 +36,9 @@ class AppGroup(ChineseGroup):
              standalone_mode: bool = True, **extra: Any) -> Any:
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:  # bare `yuqing`, `yuqing feeds`: help
+            click.echo(e.ctx.get_help())
+            sys.exit(0)
         except click.ClickException as e:
             click.echo(usage_error_text(e), err=True)
             sys.exit(e.exit_code)
@@ -53,7 +56,8 @@ class AppGroup(ChineseGroup):
             if ctx.meta.get("yuqing.debug"):
                 traceback.print_exc()
             for line in str(e).splitlines() or [type(e).__name__]:
-                click.echo(f"错误：{line}" if not _has_location(line) else line, err=True)
+                located = _has_location(line) and not isinstance(e, ConfigError)
+                click.echo(line if located else f"错误：{line}", err=True)
             ctx.exit(1)
         except BrokenPipeError:  # `yuqing items list | head`: the reader had enough
             _silence_stdout()
