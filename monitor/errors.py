@@ -23,7 +23,6 @@ Only ``monitor.cli`` (and the web layer) turn these into user-facing messages.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from datetime import datetime
 
