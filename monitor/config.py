@@ -350,6 +350,8 @@ class FeedConfig(_Section):
     id: str | None = Field(default=None, min_length=1, max_length=64,
                            pattern=r"^[A-Za-z0-9_.-]+$")
     url: SecretURL
+    # An OPML folder ("新闻" or nested "政务/区县"); kept by import and export
+    group: str | None = Field(default=None, min_length=1, max_length=200)
     type: Literal["feed", "html", "json"] = "feed"   # feed: RSS, Atom, JSON Feed
     select: SelectConfig | None = None               # required for html and json
     render: Literal["http", "browser"] = "http"      # browser: Chromium runs the page's JS

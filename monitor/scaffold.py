@@ -1,13 +1,16 @@
-"""``yuqing init``: copy the example deployment (``config/``, ``rules/``) into a new directory."""
+"""``yuqing init``: copy the example deployment (``config/``, ``rules/``) into a directory,
+adding only what is missing there."""
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SUBDIRS = ("config", "rules", "logs", "data")
 
 
 def template_dirs() -> tuple[Path, Path]:
@@ -19,23 +22,37 @@ def template_dirs() -> tuple[Path, Path]:
     return config_dir, rules_dir
 
 
-def scaffold(target: Path) -> list[Path]:
-    """Create ``target/{config,rules,logs,data}``; refuses to overwrite any existing file."""
+@dataclass(frozen=True)
+class Scaffold:
+    """What ``init`` did: the directories and files it created, the files it kept."""
+
+    created: list[Path]
+    kept: list[Path]
+
+
+def scaffold(target: Path) -> Scaffold:
+    """Create what is missing of ``target/{config,rules,logs,data}``; a file already there
+    is kept as it is (never overwritten) and listed in ``kept``."""
     config_dir, rules_dir = template_dirs()
     plan: list[tuple[Path, Path]] = [(config_dir / "monitor.toml", target / "config" / "monitor.toml")]
     plan += [(p, target / "rules" / p.name) for p in sorted(rules_dir.iterdir())
              if p.suffix in (".yaml", ".yml")]
-    existing = [dst for _, dst in plan if dst.exists()]
-    if existing:
-        raise ConfigError("文件已存在，不会覆盖", file=str(existing[0]),
-                          hint="换一个空目录，或先移走已有文件")
+    blocking = [d for d in (target, *(target / s for s in SUBDIRS))
+                if d.exists() and not d.is_dir()]
+    if blocking:
+        raise ConfigError("这里已有同名文件，无法建目录", file=str(blocking[0]),
+                          hint="换一个目录，或先移走这个文件")
     created: list[Path] = []
-    for sub in ("config", "rules", "logs", "data"):
+    for sub in SUBDIRS:
         d = target / sub
         if not d.exists():
             d.mkdir(parents=True)
             created.append(d)
+    kept: list[Path] = []
     for src, dst in plan:
+        if dst.exists():
+            kept.append(dst)
+            continue
         shutil.copyfile(src, dst)
         created.append(dst)
-    return created
+    return Scaffold(created, kept)

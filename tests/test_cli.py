@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
 
 
-def test_init_creates_a_working_deployment_and_refuses_to_overwrite(tmp_path):
+def test_init_creates_a_working_deployment_and_never_overwrites(tmp_path):
     target = tmp_path / "srv"
     r = run_yuqing("init", str(target))
     assert r.returncode == 0, r.stderr
@@ -33,7 +33,7 @@ def test_init_creates_a_working_deployment_and_refuses_to_overwrite(tmp_path):
     assert r.returncode == 0, r.stderr
     before = cfg.read_bytes()
     r = run_yuqing("init", str(target))
-    assert r.returncode == 1 and "已存在" in r.stderr
+    assert r.returncode == 0 and f"已保留 {cfg}" in r.stdout and "已创建" not in r.stdout
     assert cfg.read_bytes() == before
 
 

@@ -141,20 +141,31 @@ def _status_line(d: dict[str, Any], kind: str, new_at: datetime | None, ms: int 
 @click.option("--interval", default="15m", help="新订阅源的抓取间隔（默认 15m）")
 @pass_invocation
 def feeds_import(state: Invocation, opml: Path, interval: str) -> None:
-    """从 OPML 文件导入订阅源，追加到配置文件（已有的地址跳过）。示例：yuqing feeds import feeds.opml"""
-    from ..opml import append_feeds, read_opml
+    """从 OPML 文件导入订阅源，追加到配置文件；文件夹记为订阅源的 group。
+    跳过的逐个列出：地址已在配置中的、密钥已隐去的、没有 xmlUrl 的、地址无效的。
+
+    示例：yuqing feeds import feeds.opml
+    """
+    from ..opml import append_feeds, read_opml_doc
     from ..redact import redact_url
 
-    cfg = state.config
-    entries = read_opml(opml)
+    doc = read_opml_doc(opml)
     rejected: list[Any] = []
-    added = append_feeds(cfg, entries, interval=interval, rejected=rejected)
+    present: list[Any] = []
+    added = append_feeds(state.config, doc.feeds, interval=interval, rejected=rejected,
+                         present=present)
     for e in added:
-        click.echo(f"已添加 {e.name}  {redact_url(e.url)}")
+        group = f"  （分组 {show(e.group)}）" if e.group else ""
+        click.echo(f"已添加 {show(e.name)}  {redact_url(e.url)}{group}")
+    for e in present:
+        click.echo(f"跳过 {show(e.name)}  {redact_url(e.url)}：地址已在配置中")
     for e, why in rejected:
-        click.echo(f"未导入 {e.name}  {redact_url(e.url)}：{why.removeprefix('Value error, ')}", err=True)
-    existing = len(entries) - len(added) - len(rejected)
-    click.echo(f"导入 {len(added)} 个，已存在 {existing} 个，无效 {len(rejected)} 个")
+        click.echo(f"未导入 {show(e.name)}  {redact_url(e.url)}：{why.removeprefix('Value error, ')}",
+                   err=True)
+    for label in doc.no_url:
+        click.echo(f"跳过 {show(label)}：没有 xmlUrl（不是订阅源）")
+    click.echo(f"导入 {len(added)} 个，已存在 {len(present)} 个，无效 {len(rejected)} 个，"
+               f"没有地址 {len(doc.no_url)} 个")
 
 
 @feeds.command("export")

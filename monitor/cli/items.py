@@ -113,22 +113,41 @@ def _export(store: Store, rows: list[Item], fmt: str, output: Path | None) -> No
 
 @items.command("delete")
 @click.argument("item_ids", nargs=-1, required=True, type=int)
+@click.option("--by", default=None, metavar="姓名",
+              help="记入审计日志的操作人（默认当前登录用户名）")
 @pass_invocation
-def items_delete(state: Invocation, item_ids: tuple[int, ...]) -> None:
+def items_delete(state: Invocation, item_ids: tuple[int, ...], by: str | None) -> None:
     """删除条目（例如广告、垃圾信息）：从列表和搜索中消失，再次抓取也不会回来。
+    每次删除连同操作人和标题记入审计日志；已删除的条目再删只提示，不算错误（退出码 0）。
 
-    示例：yuqing items delete 12 13
+    示例：yuqing items delete 12 13 --by 张三
     """
     from ..errors import NotFoundError
 
+    actor = cli_actor(by)
     with open_store(state) as store:
-        missing = [i for i in item_ids if store.get_item(i) is None]
+        found = store.get_items(list(item_ids))
+        missing = [i for i in item_ids if i not in found]
         if missing:
             raise NotFoundError(f"没有编号为 {'、'.join(map(str, missing))} 的条目"
                                 "（用 yuqing items list 查看编号）")
-        for i in item_ids:
-            store.delete_item(i, actor=cli_actor(None))
-    click.echo(f"已删除 {len(item_ids)} 条；它们不会在再次抓取时重新出现")
+        deleted = 0
+        for i in dict.fromkeys(item_ids):
+            if store.delete_item(i, actor=actor):
+                deleted += 1
+            else:
+                click.echo(_already_deleted(store, i))
+    if deleted:
+        click.echo(f"已删除 {deleted} 条（操作人 {show(actor)}）；它们不会在再次抓取时重新出现")
+
+
+def _already_deleted(store: Store, item_id: int) -> str:
+    """``条目 N 已于 … 由 X 删除`` from the audit log."""
+    done = store.deletion_of(item_id)
+    if done is None:
+        return f"条目 {item_id} 已删除过（审计日志中没有记录操作人）"
+    at, who = done
+    return f"条目 {item_id} 已于 {for_people(at)} 由 {show(who)} 删除，无需再删"
 
 
 @items.command("search")

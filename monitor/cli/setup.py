@@ -17,13 +17,17 @@ from .app import Invocation, main, pass_invocation
 def init(directory: Path) -> None:
     """生成部署目录：config/monitor.toml（带中文注释）、rules/（默认规则）、logs/、data/。
 
-    已存在的文件不会被覆盖。示例：yuqing init /srv/yuqing
+    目录里已有的文件保留不动（逐个列出），只补上缺少的。示例：yuqing init /srv/yuqing
     """
     from ..scaffold import scaffold
 
-    created = scaffold(directory)
-    for path in created:
+    result = scaffold(directory)
+    for path in result.kept:
+        click.echo(f"已保留 {path}（已存在，未改动）")
+    for path in result.created:
         click.echo(f"已创建 {path}")
+    if not result.created:
+        click.echo("没有缺少的文件，什么也没有改动")
     click.echo(f"下一步：编辑 {directory / 'config' / 'monitor.toml'} 中的 [[feeds]]，"
                f"然后运行 yuqing --config {directory / 'config' / 'monitor.toml'} config check")
 

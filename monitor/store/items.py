@@ -185,8 +185,20 @@ class ItemsMixin:
                                   "WHERE id = ? AND deleted = 0", [iso(now or utcnow()), item_id])
             self.db.execute("DELETE FROM items_fts WHERE rowid = ?", [item_id])
             if cur.rowcount:
-                self.log_event("item.deleted", str(item_id), actor=actor, now=now)
+                title = self.db.execute("SELECT title FROM items WHERE id = ?",
+                                        [item_id]).fetchone()
+                self.log_event("item.deleted", str(item_id), actor=actor, now=now,
+                               data={"title": title[0] if title else None})
         return bool(cur.rowcount > 0)
+
+    def deletion_of(self, item_id: int) -> tuple[datetime, str] | None:
+        """When and by whom the item was deleted (its ``item.deleted`` audit record;
+        the items table keeps only the tombstone flag)."""
+        with self.lock:
+            row = self.db.execute(
+                "SELECT at, actor FROM events WHERE kind = 'item.deleted' AND subject = ? "
+                "ORDER BY id DESC LIMIT 1", [str(item_id)]).fetchone()
+        return (datetime.fromisoformat(row[0]), row[1] or "system") if row else None
 
     def get_item(self, item_id: int) -> Item | None:
         return self.get_items([item_id]).get(item_id)
