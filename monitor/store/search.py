@@ -23,7 +23,7 @@ from typing import Any
 
 from ..models import Item
 from ..normalize import normalize
-from .db import to_model
+from .db import period_where, to_model
 
 # the substring fallback looks at this many of the newest items at most
 SCAN_LIMIT = 20000
@@ -173,16 +173,17 @@ class SearchMixin:
         :data:`RANK_WINDOW` items match, the ranking is among the newest of them (by
         arrival), so a search costs the same however common its words are."""
         q = parse_query(query)
-        filters, params = _filters(feed, since, until)
+        narrowed = _filters(feed, since, until)
+        filters, params = narrowed or ("deleted = 0", [])
         rows: list[dict[str, Any]] = []
         with self.lock:
-            if q.fts and filters:
+            if q.fts and narrowed:
                 # ranked among the items that pass the filters (read through the join)
                 rows = list(self.db.query(
                     "SELECT items.* FROM (SELECT items_fts.rowid AS id, "
                     "bm25(items_fts, 3.0, 1.0) AS rank FROM items_fts "
                     "JOIN items AS i ON i.id = items_fts.rowid "
-                    f"WHERE items_fts MATCH ? AND i.deleted = 0 AND {filters} "
+                    f"WHERE items_fts MATCH ? AND {filters} "
                     "ORDER BY rank, items_fts.rowid DESC LIMIT ? OFFSET ?) AS hit "
                     "JOIN items ON items.id = hit.id ORDER BY hit.rank, hit.id DESC",
                     [q.fts, *params, int(limit), int(offset)]))
@@ -206,8 +207,7 @@ class SearchMixin:
                     and not (offset and q.fts and self._any_match(q.fts))):
                 like = like_pattern(query)
                 rows = list(self.db.query(
-                    "SELECT * FROM (SELECT * FROM items WHERE deleted = 0 "
-                    f"AND {filters or '1'} "
+                    f"SELECT * FROM (SELECT * FROM items WHERE {filters} "
                     "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ?) "
                     "WHERE title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\' "
                     "ORDER BY coalesce(published_at, fetched_at) DESC, id DESC LIMIT ? OFFSET ?",
@@ -221,12 +221,13 @@ class SearchMixin:
         q = parse_query(query)
         if not q.fts:
             return 0
-        filters, params = _filters(feed, since, until)
+        narrowed = _filters(feed, since, until)
         with self.lock:
-            if filters:
+            if narrowed:
+                filters, params = narrowed
                 row = self.db.execute(
                     "SELECT count(*) FROM items_fts JOIN items AS i ON i.id = items_fts.rowid "
-                    f"WHERE items_fts MATCH ? AND i.deleted = 0 AND {filters}",
+                    f"WHERE items_fts MATCH ? AND {filters}",
                     [q.fts, *params]).fetchone()
             else:
                 row = self.db.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH ?",
@@ -235,19 +236,13 @@ class SearchMixin:
 
 
 def _filters(feed: str | None, since: datetime | None, until: datetime | None
-             ) -> tuple[str, list[Any]]:
-    """SQL conditions on an item row (aliased ``i`` or unaliased) and their values."""
-    from .db import iso
-
-    where: list[str] = []
-    params: list[Any] = []
+             ) -> tuple[str, list[Any]] | None:
+    """The conditions on an item row (the store's own ``period_where``, plus the feed) and
+    their values; None when nothing narrows the search."""
+    if feed is None and since is None and until is None:
+        return None
+    where, params = period_where(since, until)
     if feed is not None:
         where.append("feed = ?")
         params.append(feed)
-    if since is not None:
-        where.append("coalesce(published_at, fetched_at) >= ?")
-        params.append(iso(since))
-    if until is not None:
-        where.append("coalesce(published_at, fetched_at) < ?")
-        params.append(iso(until))
     return " AND ".join(where), params
