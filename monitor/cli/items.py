@@ -177,7 +177,8 @@ def items_search(state: Invocation, query: str, feed_name: str | None, since: st
 
     if not query.strip():
         raise click.UsageError("搜索词不能为空：请写要找的词，例如 yuqing items search 欠薪")
-    if not parse_query(query).fts and parse_query(query).excluded:
+    parsed = parse_query(query)
+    if not parsed.fts and parsed.excluded:
         raise click.UsageError(f"“{query.strip()}”只有要排除的词：请至少写一个要找的词，"
                                "例如 \"滨江大道 -招标\"")
     check_export(fmt, output, as_json)
