@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo console test lint format bench soak clean
+.PHONY: demo console test lint format bench soak clean train-tone
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ bench: $(STAMP)
 
 soak: $(STAMP)  # a real daemon against slow, hanging and failing sources (SOAK_SECONDS=300)
 	$(PY) bench/soak.py
+
+# the bundled tone model and its card, from the public labelled sets (never copied into the
+# repository) and monitor/tone/headlines.tsv; TONE_DATA names the sets' directory
+TONE_DATA ?= $(firstword $(wildcard ../shared/data/tone /work/shared/data/tone))
+train-tone: $(STAMP)
+	@test -n "$(TONE_DATA)" || { echo "错误：找不到公开数据集，请用 make train-tone TONE_DATA=目录 指明"; exit 1; }
+	$(PY) -m monitor.tone.bundle --data $(TONE_DATA)
 
 clean:
 	rm -rf $(VENV) demo/work .pytest_cache .ruff_cache

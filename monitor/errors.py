@@ -192,6 +192,10 @@ class ReportError(MonitorError):
     format, or an output path that cannot be used. The message names the fix."""
 
 
+class ToneError(MonitorError):
+    """The tone model: a missing or damaged model file, training data or labelled file."""
+
+
 class AccountError(MonitorError):
     """A console account that cannot be made or changed as asked (a taken name, an unknown
     role, a password too short)."""

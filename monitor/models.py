@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -15,11 +16,19 @@ LEVEL_NAMES: dict[str, str] = {
     "orange": "重大（橙）",
     "red": "特别重大（红）",
 }
+ToneCode = Literal["negative", "neutral", "positive"]
+TONES: tuple[str, ...] = get_args(ToneCode)
+TONE_NAMES: dict[str, str] = {"negative": "负面", "neutral": "中性", "positive": "正面"}
 # Why an item is dated at its fetch time (``items.date_note``; see ``monitor.finish``).
 DATE_NOTES: dict[str, str] = {
     "too_old": "发布时间不可信（早于 1990 年），按抓取时间计",
     "future": "发布时间不可信（晚于抓取时间一天以上），按抓取时间计",
 }
+
+
+def tone_text(title: str, body: str) -> str:
+    """What the tone model reads of an item: its title, a line break, its body."""
+    return f"{title}\n{body}" if body else title
 
 
 def level_rank(level: str | None) -> int:
@@ -120,7 +129,28 @@ class Item(Record):
     ruleset_version: str | None = None
     scored_at: datetime | None = None
     deleted: bool = False
+    tone: str | None = None               # the model's: negative, neutral or positive
+    tone_negative: float | None = None    # its calibrated probability of negative
+    tone_spans: str | None = None         # JSON [[start, end], ...] into tone_text()
+    tone_model: str | None = None         # the model version that labelled it
+    tone_corrected: str | None = None     # the staff's correction, which wins
     matches: list[StoredMatch] = field(default_factory=list)  # filled by scored queries
+
+    @property
+    def effective_tone(self) -> str | None:
+        """The tone everything uses: the staff's correction, else the model's."""
+        return self.tone_corrected or self.tone
+
+    def tone_text(self) -> str:
+        """The text the tone was read from; ``tone_spans`` are offsets into it."""
+        return tone_text(self.title, self.body)
+
+    def tone_phrases(self) -> list[tuple[int, int, str]]:
+        """The phrases behind the model's tone: (start, end, text) in ``tone_text()``."""
+        if not self.tone_spans:
+            return []
+        text = self.tone_text()
+        return [(a, b, text[a:b]) for a, b in json.loads(self.tone_spans)]
 
     @property
     def when(self) -> datetime | None:

@@ -19,7 +19,7 @@ PKG = ROOT / "monitor"
 # display helpers) serves the wiring and imports no tier itself.
 SHARED = {"models", "errors", "config", "config_errors", "durations", "redact", "timefmt",
           "__version__"}  # the package root holds only the version
-STAGES = ["fetch", "schedule", "parse", "normalize", "store", "rules", "rulekeeper", "score",
+STAGES = ["fetch", "schedule", "parse", "normalize", "tone", "store", "rules", "rulekeeper", "score",
           "backtest", "incidents", "alerts", "rescore", "report", "accounts"]
 TIERS = ["pipeline", "runtime", "web", "daemon", "cli"]
 INFRA = {"workers", "sdnotify", "logsetup", "terminal", "opml", "scaffold", "__init__",

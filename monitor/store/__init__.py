@@ -3,7 +3,7 @@
 ``Store`` is the one handle every stage receives; each concern lives in its own module
 (``db`` connection + migrations, ``feeds``, ``items``, ``matches``, ``rulesets``,
 ``search``, ``incidents``, ``outbox``, ``audit``, ``reporting``, ``retention``,
-``users``, ``health``) as a mixin; ``lock`` (one daemon per database) and
+``users``, ``health``, ``tones``) as a mixin; ``lock`` (one daemon per database) and
 ``maintenance`` (backup, restore, vacuum, integrity) work on the file itself.
 """
 
@@ -21,11 +21,12 @@ from .reporting import ReportingMixin
 from .retention import RetentionMixin
 from .rulesets import RulesetsMixin
 from .search import SearchMixin
+from .tones import TonesMixin
 from .users import UsersMixin
 
 
 class Store(FeedStateMixin, ItemsMixin, MatchesMixin, RulesetsMixin, SearchMixin,
-            IncidentsMixin, OutboxMixin, AuditMixin, ReportingMixin, RetentionMixin, UsersMixin,
+            IncidentsMixin, TonesMixin, OutboxMixin, AuditMixin, ReportingMixin, RetentionMixin, UsersMixin,
             HealthMixin, Database):
     """All persistence for yuqing-monitor."""
 

@@ -334,6 +334,31 @@ CREATE TABLE item_sightings (
 ) WITHOUT ROWID;
 CREATE INDEX item_sightings_feed ON item_sightings (feed);
 """),
+    # Tone (正面/中性/负面): the model's label, its negative probability, the phrases behind
+    # it (offsets into title + "\n" + body) and the model's version; ``tone_corrected`` is
+    # the staff's latest correction, which wins. Corrections themselves are evidence and
+    # training data: append-only, with the text as it was corrected.
+    (14, "item tones and tone corrections", """
+ALTER TABLE items ADD COLUMN tone TEXT;
+ALTER TABLE items ADD COLUMN tone_negative REAL;
+ALTER TABLE items ADD COLUMN tone_spans TEXT;
+ALTER TABLE items ADD COLUMN tone_model TEXT;
+ALTER TABLE items ADD COLUMN tone_corrected TEXT;
+CREATE TABLE tone_corrections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id INTEGER NOT NULL REFERENCES items (id),
+    tone TEXT NOT NULL,
+    previous TEXT,
+    text TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX tone_corrections_item ON tone_corrections (item_id);
+CREATE TRIGGER tone_corrections_append_only_update BEFORE UPDATE ON tone_corrections
+BEGIN SELECT RAISE(ABORT, 'tone_corrections is append-only'); END;
+CREATE TRIGGER tone_corrections_append_only_delete BEFORE DELETE ON tone_corrections
+BEGIN SELECT RAISE(ABORT, 'tone_corrections is append-only'); END;
+"""),
 ]
 
 _FETCH_DAYS = """
