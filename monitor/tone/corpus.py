@@ -118,7 +118,8 @@ def load_public(data_dir: Path) -> tuple[list[Example], dict[str, str]]:
     for ds in PUBLIC:
         path = data_dir / ds.file
         if not path.is_file():
-            raise ToneError(f"找不到训练数据 {path}（请用 TONE_DATA=目录 指明公开数据集所在目录）")
+            raise ToneError(f"找不到训练数据 {path}（请指明公开数据集所在目录：make train-tone TONE_DATA=目录，"
+                            "或 yuqing tone train --data 目录）")
         raw = path.read_bytes()
         got = hashlib.sha256(raw).hexdigest()
         if got != ds.sha256:

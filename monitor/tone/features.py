@@ -12,9 +12,12 @@ a space), so every n-gram's position is a position in the original text: the spa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 MAX_N = 3
 MAX_CHARS = 600  # longer texts are cut: the tone of an item is in its title and opening
@@ -93,6 +96,7 @@ def build_vocabulary(texts: Sequence[str], min_df: int = 2) -> tuple[np.ndarray,
 
 def vectorise(texts: Sequence[str], keys: np.ndarray, idf: np.ndarray) -> sp.csr_matrix:
     """The TF-IDF rows of ``texts`` over the vocabulary ``keys``."""
+    import scipy.sparse as sp  # here, not at the top: labelling one text needs no scipy
     indptr = [0]
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []

@@ -7,7 +7,10 @@ and a JSON card of where it came from. Loading is a few array reads; labelling i
 
 from __future__ import annotations
 
+import io
 import json
+import math
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -71,43 +74,78 @@ class ToneModel:
     def tone(self, text: str) -> Tone:
         return self.tone_many([text])[0]
 
-    def tone_many(self, texts: Sequence[str]) -> list[Tone]:
-        return [self._one(t) for t in texts]
+    def tone_many(self, texts: Sequence[str], batch: int = 512) -> list[Tone]:
+        out: list[Tone] = []
+        for i in range(0, len(texts), batch):
+            out.extend(self._batch(texts[i:i + batch]))
+        return out
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """(texts × tones) calibrated probabilities, for evaluation."""
         x = features.vectorise(texts, self.keys, self.idf)
         return _softmax((np.asarray(x @ self.weights) + self.intercept) / self.temperature)
 
-    def _one(self, text: str) -> Tone:
-        keys, starts, lengths = features.ngram_keys(features.codepoints(text))
+    def _batch(self, texts: Sequence[str]) -> list[Tone]:
+        """Several texts at once: one vocabulary search for all their n-grams (sorted, so
+        the search walks the vocabulary forward), then each text's row and phrases."""
+        grams = [features.ngram_keys(features.codepoints(t)) for t in texts]
+        sizes = np.array([len(g[0]) for g in grams])
+        if sizes.sum() == 0:
+            return [self._tone_of(np.zeros(0, dtype=np.int64), t, g)
+                    for t, g in zip(texts, grams, strict=True)]
+        allkeys = np.concatenate([g[0] for g in grams])
+        distinct, which = np.unique(allkeys, return_inverse=True)
         n = len(self.keys)
-        pos = np.searchsorted(self.keys, keys)
+        pos = np.searchsorted(self.keys, distinct)
         pos[pos >= n] = 0
-        hit = self.keys[pos] == keys
-        pos, starts, lengths = pos[hit], starts[hit], lengths[hit]
-        cols, inverse, tf = np.unique(pos, return_inverse=True, return_counts=True)
+        found = self.keys[pos] == distinct
+        col = np.where(found, pos, -1)[which]  # per occurrence: its feature, or -1
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        return [self._tone_of(col[bounds[i]:bounds[i + 1]], texts[i], grams[i])
+                for i in range(len(texts))]
+
+    def _tone_of(self, occ_cols: np.ndarray, text: str,
+                 grams: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Tone:
+        _, starts, lengths = grams
+        hit = occ_cols >= 0
+        occ = occ_cols[hit].astype(np.int64)
+        cols, inverse, tf = np.unique(occ, return_inverse=True, return_counts=True)
         values = (1.0 + np.log(tf)) * self.idf[cols]
         norm = float(np.sqrt(np.dot(values, values)))
         if norm > 0:
             values /= norm
-        logits = (values @ self.weights[cols] + self.intercept) / self.temperature
-        p = _softmax(logits[None, :])[0]
-        best = int(np.argmax(p))
+        z = ((values @ self.weights[cols] + self.intercept) / self.temperature).tolist()
+        top = max(z)
+        e = [math.exp(v - top) for v in z]
+        total = sum(e)
+        p = [v / total for v in e]
+        best = p.index(max(p))
         contrib = (values * self._pull[cols, best])[inverse]
-        spans = explain.spans_for(contrib, starts, lengths)
+        spans = explain.spans_for(contrib, starts[hit], lengths[hit])
+        if spans:
+            spans = explain.readable(text[: features.MAX_CHARS], spans)
         return Tone(TONES[best], float(p[0]), float(p[1]), float(p[2]), spans)
 
     def save(self, path: Path) -> None:
+        """Write the model atomically, byte for byte the same for the same model (an ``.npz``
+        whose members carry a fixed date, so a rebuild can be compared by checksum)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
         card = json.dumps(self.card, ensure_ascii=False, sort_keys=True)
-        np.savez_compressed(
-            tmp, format=np.array(FORMAT), keys=self.keys, idf=self.idf.astype(np.float32),
-            weights=self.weights.astype(np.float32), intercept=self.intercept.astype(np.float32),
-            temperature=np.array(self.temperature, dtype=np.float64),
-            card=np.frombuffer(card.encode("utf-8"), dtype=np.uint8),
-        )
+        arrays = {
+            "format": np.array(FORMAT), "keys": self.keys, "idf": self.idf.astype(np.float32),
+            "weights": self.weights.astype(np.float32),
+            "intercept": self.intercept.astype(np.float32),
+            "temperature": np.array(self.temperature, dtype=np.float64),
+            "card": np.frombuffer(card.encode("utf-8"), dtype=np.uint8),
+        }
+        tmp = path.with_name(path.name + ".tmp")
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, array in arrays.items():
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.asarray(array), allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, buf.getvalue())
         tmp.replace(path)
 
 
@@ -136,7 +174,7 @@ def load_tone_model(path: str | Path | None = None) -> ToneModel:
             )
     except FileNotFoundError as exc:
         raise ToneError(f"找不到情感模型文件 {where}") from exc
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ToneError(f"情感模型文件 {where} 已损坏或不是本程序的模型：{exc}") from exc
     if model.weights.shape != (len(model.keys), len(TONES)):
         raise ToneError(f"情感模型文件 {where} 的维度不一致")
