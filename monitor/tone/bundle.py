@@ -68,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     for source, what, goal, words in GOALS:
         got = figure(card["figures"], source, what)
         goals[words] = f"目标 ≥ {goal:.2f}，实得 {got:.3f}（{'达到' if got >= goal else '未达到'}）"
-    args.card.write_text(cardmod.render(card, goals=goals, speed=None,
-                                        labelling=labelling_stats()), encoding="utf-8")
+    text = cardmod.render(card, goals=goals, labelling=labelling_stats())
+    args.card.write_text(text, encoding="utf-8")
     for words, line in goals.items():
         print(f"{words}：{line}")
     print(f"已写出 {args.out}（版本 {card['version']}）与 {args.card}")

@@ -21,8 +21,7 @@ def _f(v: float) -> str:
     return f"{v:.3f}"
 
 
-def render(card: dict[str, Any], *, goals: dict[str, str], speed: dict[str, float] | None,
-           labelling: dict[str, object]) -> str:
+def render(card: dict[str, Any], *, goals: dict[str, str], labelling: dict[str, object]) -> str:
     fig = card["figures"]
     lines = [
         "# 情感倾向模型卡（MODEL.md）",
@@ -42,7 +41,7 @@ def render(card: dict[str, Any], *, goals: dict[str, str], speed: dict[str, floa
         f"开发集上负面概率的期望校准误差 ECE = {card['calibration']['ece']:.3f}，"
         f"Brier = {card['calibration']['brier']:.3f}。",
         "- 解释：每个字符元组对所判倾向的贡献（权重 × 特征值，减去它对其他倾向的平均拉力），"
-        "取最强者在原文中的位置，相邻、重叠者合并为短语（`t.spans`）。",
+        "取最强者在原文中的位置，相邻、重叠者合并为短语，再按 jieba 分词扩到整词、去掉两端标点（`t.spans`）。",
         "- 来源权重（各来源在训练信号中所占份额，与条数无关）："
         + "，".join(f"{k} {v:g}" for k, v in card["recipe"]["mass"].items())
         + "；倾向权重：" + "，".join(f"{TONE_NAMES[k]} {v:g}"
@@ -71,7 +70,7 @@ def render(card: dict[str, Any], *, goals: dict[str, str], speed: dict[str, floa
         "### 自标标题（中性新闻是难点）",
         "",
         f"共 {labelling['total']} 条：演示数据源的标题 {labelling['demo']} 条，其余为项目自写的"
-        "政务新闻标题、通知公告、问政留言标题与本地微博式短帖。两人次独立标注（第二遍为盲标，"
+        "政务新闻标题、通知公告、问政留言标题与本地微博式短帖。两遍独立标注（第二遍为盲标，"
         f"看不到第一遍的标签），{labelling['disagree']} 条不一致"
         f"（一致率 {labelling['agree_pct']}，Cohen κ = {labelling['kappa']}），"
         "按标注指南逐条裁定，两遍标签与裁定结果都保存在文件里。标注指南：`monitor/tone/LABELLING.md`。"
@@ -98,12 +97,9 @@ def render(card: dict[str, Any], *, goals: dict[str, str], speed: dict[str, floa
               "| | " + " | ".join(TONE_NAMES[t] for t in TONES) + " |", "|---|---|---|---|"]
     for t, row in zip(TONES, h["confusion"], strict=True):
         lines.append(f"| {TONE_NAMES[t]} | " + " | ".join(str(v) for v in row) + " |")
-    if speed:
-        lines += ["", "## 速度与资源（`bench/bench_tone.py`，单核）", "",
-                  f"- 加载：{speed['load_s'] * 1000:.0f} ms；模型文件 {speed['file_mb']:.1f} MB；"
-                  f"加载后新增内存约 {speed['rss_mb']:.0f} MB。",
-                  f"- `tone_many`：每秒 {speed['per_s']:,.0f} 条（标题加正文开头，平均 "
-                  f"{speed['chars']:.0f} 字）。"]
+    lines += ["", "## 速度与资源", "",
+              "随机器而变，不写进本卡：`make bench` 的 `bench_tone` 在同一次运行中测量加载时间、"
+              "新增内存和 `tone_many` 每秒条数（单核），并与不做解释的裸向量化加矩阵乘法比较。"]
     lines += [
         "",
         "## 局限",
@@ -114,8 +110,8 @@ def render(card: dict[str, Any], *, goals: dict[str, str], speed: dict[str, floa
         "- 负面概率经温度校准，但校准基于开发集的来源构成；单位自己的数据分布不同，"
         "阈值（如规则里的 `min_negative`）请用 `yuqing tone eval` 在本单位数据上核对。",
         "",
-        f"重建：`make train-tone`（用时约 {card['seconds']:.0f} 秒）；同样的数据与配方得到同样的模型"
-        "（不抽随机数），本卡的全部数字随之重现。",
+        "重建：`make train-tone`（2 核机器上几分钟）；同样的数据与配方得到字节相同的模型文件"
+        "（不抽随机数，文件里不记时间），本卡的全部数字随之重现。",
         "",
     ]
     return "\n".join(lines)

@@ -44,6 +44,7 @@ def fit(
     alpha: float,
     prior: tuple[np.ndarray, np.ndarray] | None = None,
     max_iter: int = 300,
+    tol: float = 1e-5,
 ) -> Fitted:
     """Fit ``W, b`` on rows ``x`` with the boolean label sets ``allowed`` (rows × tones)."""
     _n, d = x.shape
@@ -70,7 +71,7 @@ def fit(
     start = np.concatenate([w0.ravel(), b0])
     result = scipy.optimize.minimize(
         objective, start, jac=True, method="L-BFGS-B",
-        options={"maxiter": max_iter, "maxcor": 20},
+        options={"maxiter": max_iter, "maxcor": 20, "gtol": tol},
     )
     theta = result.x
     return Fitted(

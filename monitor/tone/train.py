@@ -17,7 +17,6 @@ part, and the public test splits when their directory is given.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -105,7 +104,6 @@ def build(data_dir: Path, *, recipe: Recipe | None = None,
           progress: Progress = lambda _m: None) -> tuple[ToneModel, dict[str, Any]]:
     """The bundled model from the public sets in ``data_dir`` and the shipped headlines."""
     recipe = recipe or Recipe()
-    started = time.perf_counter()
     public, sums = corpus.load_public(data_dir)
     headlines = corpus.load_headlines()
     examples = public + headlines
@@ -142,7 +140,6 @@ def build(data_dir: Path, *, recipe: Recipe | None = None,
         "temperature": temperature,
         "calibration": calibration(model, dev),
         "figures": {k: v.as_dict() for k, v in figures.items()},
-        "seconds": round(time.perf_counter() - started, 1),
     }
     model.card.update(card)
     return model, card
