@@ -156,6 +156,9 @@ def test_a_correction_from_an_incident_goes_back_to_it_and_shows_there(web: Web)
     r = web.post(c, f"/items/{item_id}/tone", {"tone": "neutral", "next": f"/incidents/{iid}"},
                  form_page=f"/incidents/{iid}")
     assert r.status_code == 303 and r.headers["location"] == f"/incidents/{iid}#item-{item_id}"
+    # the form goes back to the incident itself, never to a step's confirmation or POST
+    shown = c.get(f"/incidents/{iid}?done=ack").text
+    assert f'name="next" value="/incidents/{iid}"' in shown
     entry = _row(c.get(f"/incidents/{iid}").text, item_id)
     assert 'data-tone="neutral">中性</span>' in entry
     assert "已人工纠正（张三，2026-12-02 12:05）" in entry
