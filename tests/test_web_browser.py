@@ -1,7 +1,8 @@
 """The console in a real browser (Debian's Chromium through tests/browser.py): logging in
-on a desktop, acknowledging from an alert's signed link on a phone, pages that fit a
-390 px screen, hostile text that stays text, and no console error, CSP violation or
-request off 127.0.0.1 on any page visited (checked by every tab at teardown).
+on a desktop, acknowledging from an alert's signed link on a phone, correcting an item's
+tone on a phone, pages that fit a 390 px screen, hostile text that stays text, and no
+console error, CSP violation or request off 127.0.0.1 on any page visited (checked by
+every tab at teardown).
 
 To add a flow, log in and submit forms with the helpers, e.g. resolving with a note::
 
@@ -76,6 +77,29 @@ def test_pages_fit_a_phone_and_the_menu_opens(phone: Tab) -> None:
     missing = phone.goto("/no-such-page")
     assert missing.status == 404
     assert_fits(phone)
+
+
+def test_staff_correct_an_items_tone_on_a_phone(phone: Tab) -> None:
+    web = phone.served.web
+    item_id = web.item_id("甲一")                     # tests/webkit.py: the model says 负面
+    log_in(phone, "张三")
+    phone.goto("/items")
+    assert_fits(phone)
+    row = phone.page.locator(f"#item-{item_id}")
+    assert row.locator(".tone").inner_text() == "负面"
+    assert row.locator("mark.tone-negative").first.inner_text() == "甲一"
+    with phone.page.expect_navigation() as nav:
+        row.get_by_role("button", name="正面").tap()
+    assert nav.value is not None and nav.value.status == 200
+    assert phone.page.url == phone.served.url(f"/items#item-{item_id}")   # back where it was
+    row = phone.page.locator(f"#item-{item_id}")
+    assert row.locator(".tone").inner_text() == "正面"
+    assert "已人工纠正（张三，" in row.locator(".tone-fixed").inner_text()
+    assert row.get_by_role("button", name="正面").get_attribute("aria-pressed") == "true"
+    assert_fits(phone)
+    item = web.store.get_item(item_id)
+    assert item is not None and item.effective_tone == "positive"
+    assert [c.actor for c in web.store.tone_corrections(item_id=item_id)] == ["张三"]
 
 
 def _hostile_incident(served: Served) -> int:

@@ -1,7 +1,9 @@
 """The web console on the seeded database of tests/seed.py: the real app (Starlette) over a
 real SQLite file, driven over HTTP in-process by Starlette's TestClient (httpx), with a
 clock the test moves. Accounts: 张三 (staff, on the staff list), 王五 (admin), 赵六
-(reporter); all with :data:`PASSWORD`."""
+(reporter); all with :data:`PASSWORD`. Three seeded items have a model's tone
+(:data:`TONED`: 甲一 negative with a phrase in its title and one in its body, 甲二 positive
+with one in its body, 乙一 neutral with none); the others have none yet."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from starlette.testclient import TestClient
 from monitor import accounts
 from monitor.config import load_config
 from monitor.store import Store
+from monitor.tone import Tone
 from monitor.web.app import create_app
 from monitor.web.context import WebContext
 
@@ -26,6 +29,13 @@ PASSWORD = "correct horse battery"
 USERS = {"张三": "staff", "王五": "admin", "赵六": "reporter"}
 BASE_URL = "https://yuqing.example.org"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+# seeded item title -> its stored tone; spans are offsets into title + "\n" + body, and a
+# seeded body is the title + "的正文" (so 甲一's spans are its title and its body's 正文)
+TONED: dict[str, Tone] = {
+    "甲一": Tone("negative", 0.91, 0.06, 0.03, ((0, 2), (6, 8))),
+    "甲二": Tone("positive", 0.04, 0.16, 0.80, ((6, 8),)),
+    "乙一": Tone("neutral", 0.12, 0.80, 0.08, ()),
+}
 
 
 class Web:
@@ -40,9 +50,15 @@ class Web:
         self.store = Store(self.db)
         for name, role in USERS.items():
             accounts.add_user(self.store, name, role, PASSWORD, by="测试", now=self.now)
+        for title, tone in TONED.items():
+            self.store.save_tone(self.item_id(title), tone, model="test")
         self.ctx = WebContext(self.config, self.store, lambda: self.now, SECRET,
                               config_path=self.cfg_path)
         self.app = create_app(self.ctx)
+
+    def item_id(self, title: str) -> int:
+        """The id of the seeded item with this title."""
+        return next(i.id for i in self.store.list_items(limit=None) if i.title == title)
 
     def advance(self, **kw: float) -> None:
         self.now += timedelta(**kw)

@@ -4,6 +4,7 @@ safe links) and the one message page for refusals and errors."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from ..models import (
     LEVEL_NAMES,
     OUTCOMES,
     ROLES,
+    TONE_NAMES,
+    TONES,
+    Item,
 )
 from ..timefmt import for_people
 from .security import can, csrf_token
@@ -48,19 +52,74 @@ def safe_href(url: str | None) -> str | None:
     return url.strip() if low.startswith(("http://", "https://")) else None
 
 
-def marked(text: str | None, spans: list[tuple[int, int]] | None = None) -> Markup:
-    """``text`` escaped, with ``[start, end)`` character spans wrapped in ``<mark>``."""
+Span = tuple[int, int] | tuple[int, int, str]
+MARK_CLASSES = frozenset({"tone-negative", "tone-neutral", "tone-positive"})
+
+
+def marked(text: str | None, spans: list[Span] | None = None) -> Markup:
+    """``text`` escaped, with ``[start, end)`` character spans wrapped in ``<mark>``; a span
+    ``(start, end, cls)`` gets ``<mark class="cls">`` (one of :data:`MARK_CLASSES`: the
+    phrases behind a tone). Each segment is escaped on its own, so hostile text inside a
+    span stays text; overlapping spans are cut where the earlier one ends."""
     text = text or ""
     out: list[str] = []
     at = 0
-    for start, end in sorted(spans or []):
-        start, end = max(start, at), min(end, len(text))
+    for span in sorted(spans or []):
+        start, end = max(span[0], at), min(span[1], len(text))
         if start >= end:
             continue
-        out += [str(escape(text[at:start])), "<mark>", str(escape(text[start:end])), "</mark>"]
+        cls = span[2] if len(span) > 2 else None
+        tag = f'<mark class="{escape(cls)}">' if cls in MARK_CLASSES else "<mark>"
+        out += [str(escape(text[at:start])), tag, str(escape(text[start:end])), "</mark>"]
         at = end
     out.append(str(escape(text[at:])))
     return Markup("".join(out))
+
+
+@dataclass(frozen=True)
+class ToneView:
+    """An item's tone as the console shows it: the badge (the tone that counts: a staff
+    correction, else the model's), the model's negative probability, who corrected it and
+    when, and the phrases behind the model's tone as marks in the title and in the body
+    (``Item.tone_phrases`` are offsets into the title, a line break and the body)."""
+
+    tone: str | None                 # negative / neutral / positive; None: not labelled yet
+    model_tone: str | None
+    negative: float | None
+    corrected_by: str | None = None
+    corrected_at: datetime | None = None
+    phrases: tuple[str, ...] = ()
+    title_marks: tuple[tuple[int, int, str], ...] = ()
+    body_marks: tuple[tuple[int, int, str], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return TONE_NAMES.get(self.tone or "", "未判定")
+
+    @property
+    def corrected(self) -> bool:
+        return self.corrected_by is not None
+
+
+def tone_view(item: Item, correction: tuple[str, datetime] | None = None) -> ToneView:
+    """The :class:`ToneView` of ``item``; ``correction`` is the latest staff correction's
+    (actor, time) when the item has one."""
+    cls = f"tone-{item.tone}" if item.tone in TONES else "tone-neutral"
+    cut = len(item.title)
+    title: list[tuple[int, int, str]] = []
+    body: list[tuple[int, int, str]] = []
+    phrases: list[str] = []
+    for start, end, text in item.tone_phrases():
+        if text.strip() and text not in phrases:
+            phrases.append(text)
+        if start < cut:
+            title.append((start, min(end, cut), cls))
+        if end > cut + 1:
+            body.append((max(start - cut - 1, 0), end - cut - 1, cls))
+    by, at = correction if correction and item.tone_corrected else (None, None)
+    return ToneView(tone=item.effective_tone, model_tone=item.tone,
+                    negative=item.tone_negative, corrected_by=by, corrected_at=at,
+                    phrases=tuple(phrases), title_marks=tuple(title), body_marks=tuple(body))
 
 
 env.filters.update({
@@ -73,9 +132,11 @@ env.filters.update({
     "delivery_name": lambda c: DELIVERY_STATUS_NAMES.get(c or "", c or "—"),
     "delivery_kind": lambda c: DELIVERY_KINDS.get(c or "", c or "—"),
     "role_name": lambda c: ROLES.get(c or "", c or "—"),
+    "tone_name": lambda c: TONE_NAMES.get(c or "", "未判定"),
 })
 env.globals.update({"LEVEL_NAMES": LEVEL_NAMES, "OUTCOMES": OUTCOMES, "ROLES": ROLES,
-                    "INCIDENT_STATUS_NAMES": INCIDENT_STATUS_NAMES})
+                    "INCIDENT_STATUS_NAMES": INCIDENT_STATUS_NAMES, "TONES": TONES,
+                    "TONE_NAMES": TONE_NAMES})
 
 NAV = [("/", "总览", "read"), ("/incidents", "舆情事件", "read"), ("/items", "信息检索", "read"),
        ("/feeds", "订阅源", "read"), ("/rules", "规则", "read"), ("/silences", "静默", "read"),
@@ -90,8 +151,15 @@ def page(request: Request, template: str, *, status: int = 200, title: str = "",
     nav = [(href, label) for href, label, cap in NAV if can(user, cap)]
     return templates.TemplateResponse(request, template, {
         "user": user, "csrf": csrf_token(request), "nav": nav, "title": title,
-        "can": lambda cap: can(user, cap), "path": request.url.path, **context},
+        "can": lambda cap: can(user, cap), "path": request.url.path,
+        "here": here(request), **context},
         status_code=status)
+
+
+def here(request: Request) -> str:
+    """This page's path and query: where a form on it sends the user back to."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def message(request: Request, title: str, text: str, *, status: int = 200,

@@ -1,6 +1,6 @@
 """The dashboard (``/``): open incidents by level, clocks about to be missed, today's
-items, feed health. Every figure is one indexed query (or a read of the small feeds
-table), so the page stays fast on a database of millions of items."""
+items (with their tone), feed health. Every figure is one indexed query (or a read of the
+small feeds table), so the page stays fast on a database of millions of items."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from ...timefmt import zone
 from ..context import WebContext, blocking, context
 from ..render import page
 from ..security import require
+from . import tone_views
 
 SOON = timedelta(hours=2)          # a clock due within this is "about to be missed"
 UNRESOLVED_SHOWN = 30              # the dashboard's list; the rest are on /incidents
@@ -100,6 +101,7 @@ def figures(ctx: WebContext) -> dict[str, Any]:
         if lv != "info" or opened + acked:       # info incidents are rare: shown if any
             levels.append({"level": lv, "open": opened, "acknowledged": acked})
     start, end = beijing_day(now)
+    latest = store.recent_scored_items(ALERT_LEVELS, since=start, until=end, limit=LATEST_ITEMS)
     return {
         "levels": levels,
         "unresolved_total": sum(counts.values()),
@@ -108,8 +110,8 @@ def figures(ctx: WebContext) -> dict[str, Any]:
         "clocks": due_clocks(store.running_clocks(), now),
         "today": start,
         "today_items": store.count_items_between(start, end),
-        "latest": store.recent_scored_items(ALERT_LEVELS, since=start, until=end,
-                                            limit=LATEST_ITEMS),
+        "latest": latest,
+        "tones": tone_views(store, latest),
         "feeds": feed_health(ctx.config, store.feed_states()),
     }
 

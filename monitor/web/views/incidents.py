@@ -1,6 +1,7 @@
 """The incident pages: the list (``/incidents``, the filters of ``yuqing incidents list``
 as a GET form, 50 a page), one incident (``/incidents/ID``: its items with the rules'
-hits marked, its sources over time, alerts, handling log and clocks), and the handling
+hits and the phrases behind their tone marked, each item's tone (staff and admins correct
+it there), its sources over time, alerts, handling log and clocks), and the handling
 steps taken on it (acknowledge, level, resolve, reopen: staff and admins; silence:
 admins), each a POST that redirects back to the incident with a confirmation."""
 
@@ -26,6 +27,7 @@ from ...timefmt import read_time
 from ..context import WebContext, blocking, context
 from ..render import message, page
 from ..security import require, user_of
+from . import tone_views
 
 PAGE_SIZE = 50
 MAX_SILENCE = 30 * 86400         # a silence longer than a month is a rule change, not a pause
@@ -156,7 +158,9 @@ def _detail(ctx: WebContext, incident_id: int) -> dict[str, Any]:
     d = as_json(g, now)
     silences = [s for s in ctx.store.silences(now=now)
                 if s["scope"] == "incident" and s["value"] == str(incident_id)]
-    return {"incident": g.incident, "d": d, "texts": item_texts(g), "sources": source_times(g),
+    items = ctx.store.get_items([r["id"] for r in g.rows])
+    return {"incident": g.incident, "d": d, "texts": item_texts(g),
+            "tones": tone_views(ctx.store, items.values()), "sources": source_times(g),
             "clocks": _clock_rows(d["clocks"], now), "silences": silences,
             "set_levels": [lv for lv in SET_LEVELS if lv != g.incident.level]}
 
