@@ -161,7 +161,7 @@ def test_one_definition_of_a_negative_incident() -> None:
     assert text[5:9] == "太失望了" and text[14:17] == "没人管"
     # corrected to another tone: the model's phrases no longer explain it
     fixed = ItemTone("neutral", 0.93, neg.phrases, corrected=True, model_label="negative")
-    assert tone_line(fixed) == "倾向：中性（人工更正，模型判为负面，负面概率 0.93）"
+    assert tone_line(fixed) == "倾向：中性（负面概率 0.93，人工更正，模型判为负面）"
     t = incident_tone([neg, neg, ItemTone("neutral", 0.1, model_label="neutral"),
                        ItemTone(None, None)])
     assert t.negative and t.summary() == "负面 2 条、中性 1 条、未判定 1 条"

@@ -153,11 +153,11 @@ def tone_line(t: ItemTone) -> str:
     if t.label is None:
         return f"倾向：{UNKNOWN}"
     bits = []
+    if t.negative is not None:
+        bits.append(f"负面概率 {t.negative:.2f}")
     if t.corrected:
         bits.append("人工更正" if t.label == t.model_label or t.model_label is None
                     else f"人工更正，模型判为{TONE_NAMES.get(t.model_label, t.model_label)}")
-    if t.negative is not None:
-        bits.append(f"负面概率 {t.negative:.2f}")
     line = f"倾向：{t.name}" + (f"（{'，'.join(bits)}）" if bits else "")
     words = t.words()[:MAX_PHRASES] if t.explained else []
     if words:
