@@ -169,3 +169,20 @@ def test_one_definition_of_a_negative_incident() -> None:
                                "依据：“太失望了”“没人管”"
     calm = incident_tone([ItemTone("neutral", 0.1, model_label="neutral")])
     assert not calm.negative and calm.name == "中性"
+
+
+def test_tone_phrases_split_into_title_and_body_spans_for_the_console() -> None:
+    from monitor.incidents.detail import split_tone_spans
+    from monitor.models import tone_text
+
+    title, body = "物业太失望了", "业主说没人管"
+    text = tone_text(title, body)
+    across = (text.index("失望"), text.index("业主") + 2)       # 失望了\n业主
+    neg = ItemTone("negative", 0.9, [(2, 6, "太失望了"), (text.index("没人管"),
+                                                          text.index("没人管") + 3, "没人管"),
+                                     (*across, text[slice(*across)])], model_label="negative")
+    assert split_tone_spans(neg, len(title)) == ([(2, 6), (3, 6)], [(0, 2), (3, 6)])
+    assert body[3:6] == "没人管" and title[2:6] == "太失望了"
+    fixed = ItemTone("neutral", 0.9, neg.phrases, corrected=True, model_label="negative")
+    assert split_tone_spans(fixed, len(title)) == ([], [])
+    assert split_tone_spans(None, len(title)) == ([], [])
