@@ -341,7 +341,7 @@ def incidents_list(state: Invocation, since: str | None, until: str | None, leve
 @JSON_OPTION
 @pass_invocation
 def incidents_show(state: Invocation, incident_id: int, as_json: bool) -> None:
-    """一个事件的全部情况：条目、命中规则、告警、处置记录和处置时限。
+    """一个事件的全部情况：倾向（是否负面舆情及依据）、条目、命中规则、告警、处置记录和处置时限。
 
     示例：yuqing incidents show 12 --json
     """
