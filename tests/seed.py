@@ -5,6 +5,7 @@ in tests/test_stats.py."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,79 @@ def _fetches(store: Store) -> None:
     for hour in (9, 10):
         store.record_failure("乙源", now=bj(2026, 6, 1, hour, 0), kind="http", error="HTTP 500",
                              next_check_at=bj(2026, 6, 1, hour, 15))
+
+
+# ---- tones (opt in: seed_tones after seed; the figures above do not change) ---------------
+# title -> (model tone, negative probability, phrase spans, staff correction)
+TONES: dict[str, tuple[str, float, list[tuple[int, int]], str | None]] = {
+    "甲一": ("negative", 0.91, [(0, 2)], None),
+    "甲二": ("neutral", 0.05, [], None),
+    "甲三": ("positive", 0.02, [(0, 2)], "negative"),   # staff: negative after all
+    "甲四": ("negative", 0.88, [(3, 5)], "neutral"),    # staff: not negative
+    "甲五": ("negative", 0.95, [(3, 6)], None),         # matched no rule
+    # 甲六: no tone
+    "乙一": ("negative", 0.70, [(0, 2)], None),
+    "甲旧": ("negative", 0.99, [], None),               # outside 2026
+    "甲删": ("negative", 0.99, [], None),               # deleted: never counts
+}
+# incident id -> the items that joined it
+INCIDENT_ITEMS = {1: ["甲一", "甲二"], 2: ["甲三"], 3: ["甲四"], 4: ["甲删", "甲六"],
+                  5: ["乙一"], 7: ["甲旧"]}
+# title -> the categories of the rules it matched (rule ids seed-*, none an incident's)
+ITEM_CATEGORIES = {"甲一": ["安全生产"], "甲三": ["安全生产", "欠薪讨薪"], "乙一": ["环境扰民"]}
+
+
+@dataclass
+class _Span:
+    field: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "start": self.start, "end": self.end, "text": self.text}
+
+
+@dataclass
+class _Match:
+    rule: str
+    name: str
+    category: str
+    level: str
+    weight: int
+    spans: list[_Span]
+
+
+@dataclass
+class _Evaluation:
+    score: int
+    level: str | None
+    matches: list[_Match] = field(default_factory=list)
+
+
+def seed_tones(db: Path) -> None:
+    """Tones, corrections, incident items and rule categories on the seeded items."""
+    from monitor.tone import Tone
+
+    with Store(db) as store:
+        rows = store.db.query("SELECT id, title, feed, coalesce(published_at, fetched_at) AS t "
+                              "FROM items")
+        items = {r["title"]: r for r in rows}
+        for title, (label, neg, spans, corrected) in TONES.items():
+            rest = (1.0 - neg) / 2
+            store.save_tone(items[title]["id"], Tone(label, neg, rest, rest, tuple(spans)),
+                            model="test")
+            if corrected:
+                store.correct_tone(items[title]["id"], corrected, actor="张三", now=NOW)
+        for iid, titles in INCIDENT_ITEMS.items():
+            for title in titles:
+                row = items[title]
+                store.add_incident_item(iid, item_id=row["id"], feed=row["feed"], level="blue",
+                                        how="opened", similarity=None,
+                                        seen_at=datetime.fromisoformat(row["t"]), now=NOW,
+                                        keys=[], signature="s")
+        for title, cats in ITEM_CATEGORIES.items():
+            ev = _Evaluation(10, "blue", [_Match(f"seed-{n}", f"种子{n}", c, "blue", 10,
+                                                 [_Span("title", 0, 2, title)])
+                                          for n, c in enumerate(cats)])
+            store.save_evaluation(items[title]["id"], ev, version="seed", now=NOW)

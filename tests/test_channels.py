@@ -347,3 +347,95 @@ def test_receivers_run_as_their_own_process(tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
+
+
+# ---- every channel says the tone and the phrases behind it ---------------------------------
+
+TONE_LINE = "倾向：负面（负面概率 0.93），依据：“太失望了”“没人管”"
+HOSTILE_PHRASE = "[点我](http://evil.example)<b>"
+
+
+def tone_message(phrase: str = "没人管") -> Message:
+    """A rendered incident alert whose causing item is negative (its phrases the item's
+    own text), of an incident whose items are 2 negative and 1 neutral."""
+    from monitor.alerts.render import Evidence, render_incident
+    from monitor.incidents.tone import ItemTone, incident_tone
+    from monitor.models import Incident
+
+    title = f"某小区物业太失望了 {phrase}"
+    a = title.index("太失望了")
+    b = title.index(phrase)
+    neg = ItemTone("negative", 0.93, [(a, a + 4, "太失望了"), (b, b + len(phrase), phrase)],
+                   model_label="negative")
+    calm = ItemTone("neutral", 0.08, [(0, 2, "通报")], model_label="neutral")
+    inc = Incident(id=7, title=title, category="物业服务", level="orange", first_seen=NOW,
+                   last_seen=NOW, items=3, sources=2, rules=["estate"],
+                   categories=["物业服务"], link="https://example.org/a/1")
+    evidence = [Evidence(feed="本地论坛", title=title, link="https://example.org/a/1",
+                         when=NOW, rule="estate", rule_name="物业投诉", category="物业服务",
+                         level="orange", snippets=["某小区〖物业〗太失望了"], tone=neg),
+                Evidence(feed="区融媒体", title="区住建局通报物业整改", link=None, when=NOW,
+                         rule="estate", rule_name="物业投诉", category="物业服务",
+                         level="blue", snippets=["〖物业〗整改"], tone=calm)]
+    return render_incident("opened", inc, evidence, sources=["本地论坛", "区融媒体"], now=NOW,
+                           tone=incident_tone([neg, neg, calm]))
+
+
+@pytest.mark.parametrize("platform", ALL)
+def test_every_channel_says_the_tone_and_its_phrases(robots, platform):
+    msg = tone_message()
+    deliver(target(robots, platform), msg)
+    [got] = robots.received(platform, TOKEN)
+    body = got.body
+    if platform == "webhook":
+        tone = body["tone"]
+        assert tone["label"] == "negative" and tone["name"] == "负面"
+        assert tone["negative"] == 0.93 and tone["phrases"] == ["太失望了", "没人管"]
+        assert tone["line"] == TONE_LINE and tone["corrected"] is False
+        assert tone["incident"]["negative"] is True
+        assert tone["incident"]["counts"] == {"negative": 2, "neutral": 1, "positive": 0,
+                                              "unknown": 0}
+        assert [m["tone"]["label"] for m in body["matches"]] == ["negative", "neutral"]
+        return
+    if platform == "feishu":
+        post = body["content"]["post"]["zh_cn"]
+        shown = "\n".join("".join(el["text"] for el in para) for para in post["content"])
+    elif platform == "dingtalk":
+        shown = body["markdown"]["text"]
+    else:
+        shown = body["markdown"]["content"]
+    assert TONE_LINE in shown                                    # the headline fact
+    assert "事件倾向" in shown and "负面舆情（负面 2 条、中性 1 条）" in shown
+    assert "倾向：中性（负面概率 0.08），依据：“通报”" in shown    # the second item's own
+
+
+def test_hostile_phrases_are_escaped_in_markdown_and_html():
+    msg = tone_message(HOSTILE_PHRASE)
+    assert "“［点我］（http://evil.example）＜b＞”" in msg.markdown
+    assert "](http://evil.example)" not in msg.markdown
+    assert "<b>" not in msg.html.replace("<b>物业</b>", "")
+    assert "&lt;b&gt;" in msg.html
+    assert f"“{HOSTILE_PHRASE}”" in msg.text                      # plain text: as published
+
+
+def test_digest_and_summary_say_each_incidents_tone():
+    from monitor.alerts.render import render_digest, render_summary
+    from monitor.incidents.tone import ItemTone, incident_tone
+    from monitor.models import Incident
+
+    bad = Incident(id=3, title="工地讨薪", category="欠薪讨薪", level="blue", first_seen=NOW,
+                   items=2, sources=1)
+    calm = Incident(id=4, title="例会召开", category="其他", level="blue", first_seen=NOW,
+                    items=1, sources=1)
+    neg = ItemTone("negative", 0.97, [(2, 4, "讨薪")], model_label="negative")
+    tones = {3: incident_tone([neg, ItemTone("neutral", 0.1, model_label="neutral")]),
+             4: incident_tone([ItemTone("neutral", 0.02, model_label="neutral")])}
+    digest = render_digest([(bad, None), (calm, None)], since=None, now=NOW, tones=tones)
+    assert "倾向：负面舆情（负面 1 条、中性 1 条），依据：“讨薪”" in digest.text
+    assert "倾向：中性（中性 1 条）" in digest.text
+    assert "负面舆情：1 个" in digest.text and "**负面舆情**：1 个" in digest.markdown
+    assert "倾向：负面舆情（负面 1 条、中性 1 条），依据：“讨薪”" in digest.html
+    assert digest.fields["negative"] == 1
+    assert [i["tone"]["negative"] for i in digest.fields["incidents"]] == [True, False]
+    summary = render_summary("张三", [bad, calm], window="1小时", now=NOW, tones=tones)
+    assert "依据：“讨薪”" in summary.text and summary.fields["incidents"][0]["tone"]["line"]

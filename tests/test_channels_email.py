@@ -186,3 +186,22 @@ def test_implicit_tls(server_tls, client_tls):
         deliver("a@example.org", smtp_for(inbox, ssl=True), tls=client_tls)
         [mail] = inbox.messages
     assert mail.tls
+
+
+def test_the_mail_says_the_tone_and_its_phrases_in_text_and_html():
+    from test_channels import TONE_LINE, tone_message
+
+    msg = tone_message()
+    async def go() -> None:
+        async with httpx.AsyncClient(trust_env=False) as client:
+            ctx = SendContext(http=client, smtp=smtp_for(inbox), smtp_password=None, now=NOW,
+                              delivery_id=5)
+            await send(Target("email", "zs@example.org", None), msg, ctx)
+
+    with SmtpInbox() as inbox:
+        asyncio.run(go())
+        [mail] = inbox.messages
+    assert mail.text is not None and TONE_LINE in mail.text
+    assert mail.html is not None
+    assert "负面概率 0.93" in mail.html and "“太失望了”“没人管”" in mail.html
+    assert "负面舆情（负面 2 条、中性 1 条）" in mail.html

@@ -386,6 +386,72 @@ def test_level_by_hand_raise_queues_an_alert_lowering_only_logs(world: World) ->
                                         "--note", "x"))
 
 
+def test_incidents_show_and_alerts_carry_each_items_tone(world: World) -> None:
+    from monitor.models import tone_text
+    from monitor.store import Store
+    from monitor.tone import Tone
+
+    cli = world.setup()
+    world.fetch()
+    story = by_title(cli.json("incidents", "list"), "城南")
+    sid = str(story["id"])
+    first, repost = cli.json("incidents", "show", sid)["entries"]
+    text = tone_text(*STORY)
+    spans = tuple((text.index(w), text.index(w) + 2) for w in ("坍塌", "被困"))
+    assert spans == ((10, 12), (17, 19))
+    assert world.config_path is not None
+    with Store(load_config(world.config_path).storage.path, create=False) as store:
+        store.save_tone(first["id"], Tone("negative", 0.93, 0.05, 0.02, spans), model="test")
+        store.save_tone(repost["id"], Tone("neutral", 0.2, 0.7, 0.1, ((0, 2),)), model="test")
+        store.correct_tone(repost["id"], "negative", actor="张三", now=world.now)
+
+    d = cli.json("incidents", "show", sid)
+    assert d["tone"] == {"negative": True, "name": "负面舆情", "summary": "负面 2 条",
+                         "counts": {"negative": 2, "neutral": 0, "positive": 0, "unknown": 0},
+                         "phrases": ["坍塌", "被困"], "top_negative": 0.93}
+    first, repost = d["entries"]
+    assert first["tone"] == {"label": "negative", "name": "负面", "negative": 0.93,
+                             "phrases": [{"start": 10, "end": 12, "text": "坍塌"},
+                                         {"start": 17, "end": 19, "text": "被困"}],
+                             "corrected": False, "model_label": "negative"}
+    assert (repost["tone"]["label"], repost["tone"]["corrected"],
+            repost["tone"]["model_label"]) == ("negative", True, "neutral")
+    # the list's contract shape is unchanged
+    assert all(set(i) == LIST_KEYS for i in cli.json("incidents", "list"))
+
+    out = cli("incidents", "show", sid).stdout
+    assert "倾向：负面舆情（负面 2 条）    依据：〖坍塌〗〖被困〗" in out
+    assert "城南重点工程工地基坑〖坍塌〗 两名工人〖被困〗" in out
+    assert "倾向：负面（负面概率 0.93）  依据：〖坍塌〗〖被困〗" in out
+    # corrected to another tone: the model's phrases are not shown as its reasons
+    assert "倾向：负面（负面概率 0.20，人工更正，模型判为中性）\n" in out
+    assert REPOST[0] in out and "〖突发〗" not in out
+
+    # an alert about it says the tone and the phrases, on every channel
+    r = cli("incidents", "level", sid, "orange", "--by", "张三", "--note", "已有媒体跟进")
+    assert r.exit_code == 0, r.output
+    assert cli("alerts", "flush").exit_code == 0
+    [raised] = [b for b in world.got(ZS_HOOK) if b["kind"] == "raised"]
+    assert raised["tone"]["line"] == "倾向：负面（负面概率 0.93），依据：“坍塌”“被困”"
+    assert raised["tone"]["incident"]["summary"] == "负面 2 条"
+    ding = [b["markdown"]["text"] for b in world.got(ZS_DING, "dingtalk")]
+    assert "**倾向**：负面（负面概率 0.93），依据：“坍塌”“被困”" in ding[-1]
+    assert "倾向：负面（负面概率 0.20，人工更正，模型判为中性）" in ding[-1]
+
+
+def test_tone_phrases_in_a_hostile_title_are_marked_and_shown_safely() -> None:
+    from monitor.cli.incidents import _marked_title, _tone_line
+
+    title = "\u202e物业太失望了\x1b[2J"
+    tone = {"label": "negative", "name": "负面", "negative": 0.9, "corrected": False,
+            "model_label": "negative",
+            "phrases": [{"start": 3, "end": 7, "text": "太失望了"},
+                        {"start": 7, "end": 9, "text": "\x1b["}]}
+    shown = _marked_title({"title": title, "tone": tone})
+    assert shown == "<U+202E>物业〖太失望了〗〖<U+001B>[〗2J"
+    assert _tone_line(tone) == "倾向：负面（负面概率 0.90）  依据：〖太失望了〗〖<U+001B>[〗"
+
+
 # ---- alerts ----------------------------------------------------------------------------
 def test_alerts_list_exact_json_and_no_token_or_url_anywhere(world: World) -> None:
     cli = world.setup()

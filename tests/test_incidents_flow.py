@@ -193,6 +193,7 @@ def test_blue_goes_to_the_digest(world: World) -> None:
         got = world.got("zs")
         assert len(got) == 1 and got[0]["kind"] == "digest"
         assert len(got[0]["incidents"]) == 2
+        assert all(i["tone"]["line"].startswith("倾向：") for i in got[0]["incidents"])
         world.advance(hours=1)
         world.tick(rt)
         assert len(world.got("zs")) == 1

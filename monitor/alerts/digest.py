@@ -8,6 +8,7 @@ import logging
 from datetime import datetime, timedelta
 
 from ..durations import describe_duration
+from ..incidents.tone import incident_tones
 from ..models import Delivery, Incident
 from ..timefmt import zone
 from .channels import targets_of
@@ -69,7 +70,8 @@ def queue_digests(planner: Planner, now: datetime) -> int:
                           None) if staff else None
             if incidents and target is not None:
                 pairs = [(inc, incident_url(config, inc.id, name, now=now)) for inc in incidents]
-                message = render_digest(pairs, since=last, now=now)
+                message = render_digest(pairs, since=last, now=now,
+                                        tones=incident_tones(store, [i.id for i in incidents]))
                 due = quiet_until(config, name, [], now) or now
                 if store.add_delivery(kind="digest", recipient=name, channel=channel,
                                       message=message, target=target.key(),
@@ -101,7 +103,8 @@ def queue_summaries(planner: Planner, now: datetime) -> int:
             incidents = _incidents(planner, rows)
             if incidents and target is not None:
                 message = render_summary(name, incidents, window=describe_duration(cap.per),
-                                         now=now)
+                                         now=now,
+                                         tones=incident_tones(store, [i.id for i in incidents]))
                 if store.add_delivery(kind="summary", recipient=name, channel=channel,
                                       message=message, target=target.key(),
                                       dedup_key=f"summary:{rows[0].id}:{name}:{channel}",

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..config import Config
+from ..incidents.tone import IncidentTone, item_tone, rows_tone
 from ..models import Incident, IncidentEvent, level_rank
 from ..store import Store
 from .channels import targets_of
@@ -65,8 +66,9 @@ class Planner:
             if self.store.has_delivery(dedup):
                 continue
             if message is None:
+                evidence, tone = self.evidence_and_tone(inc, item_id)
                 message = render_incident(
-                    kind, inc, self.evidence(inc, item_id),
+                    kind, inc, evidence, tone=tone,
                     sources=self.store.incident_sources(inc.id),
                     url=incident_url(self.config, inc.id, person.name, now=now), note=note,
                     previous=previous, now=now)
@@ -109,8 +111,14 @@ class Planner:
 
     def evidence(self, inc: Incident, item_id: int | None, limit: int = 3) -> list[Evidence]:
         """The matched items shown in a message: the one that caused it first, then the
-        earliest ones, each with its matched words in context."""
+        earliest ones, each with its matched words in context and its tone."""
+        return self.evidence_and_tone(inc, item_id, limit)[0]
+
+    def evidence_and_tone(self, inc: Incident, item_id: int | None, limit: int = 3
+                          ) -> tuple[list[Evidence], IncidentTone]:
+        """:meth:`evidence`, and the incident's tone over all its items."""
         rows = self.store.incident_item_rows(inc.id)
+        _, tone = rows_tone(rows)
         rows.sort(key=lambda r: (r["id"] != item_id, r["seen_at"], r["id"]))
         rows = rows[:limit]
         matches = self.store.matches_of([r["id"] for r in rows])
@@ -130,8 +138,8 @@ class Planner:
                 feed=r["feed"], title=r["title"], link=r["link"],
                 when=datetime.fromisoformat(when) if when else None, rule=top.rule,
                 rule_name=top.name, category=top.category, level=top.level,
-                snippets=snippets))
-        return out
+                snippets=snippets, tone=item_tone(r)))
+        return out, tone
 
     # ---- the admins ---------------------------------------------------------------------
     def queue_admin(self, problem: str, title: str, detail: str, *, cleared: bool,

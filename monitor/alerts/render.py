@@ -13,18 +13,26 @@ forms, which read the same to a Chinese reader and mean nothing to any Markdown 
 (WeCom's and DingTalk's subsets do not all honour backslash escapes), and folds line
 breaks; only ``http(s)`` URLs become links, percent-encoded so they cannot close the link.
 Matched words are marked 〖like this〗 in snippets (bold in Markdown and HTML).
+
+Every incident message says its tone: 倾向：负面（负面概率 0.93），依据：“太失望了”“没人管”
+for the item that caused it and for each item shown, and how many of the incident's
+items have each tone (负面舆情 as :mod:`monitor.incidents.tone` defines it); digests and
+summaries say it of each incident. The phrases are the item's own text and are escaped
+like every other value; the webhook's JSON carries them as a ``tone`` object.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from ..durations import describe_duration
+from ..incidents.tone import IncidentTone, ItemTone, incident_line, tone_line
 from ..models import DELIVERY_KINDS, INCIDENT_STATUS_NAMES, LEVEL_NAMES, Incident, Message
 from ..redact import redact_text
 from ..timefmt import for_json, for_people
@@ -53,6 +61,7 @@ class Evidence:
     category: str
     level: str
     snippets: list[str] = field(default_factory=list)   # e.g. "…某工地〖塔吊倒塌〗致 2 人…"
+    tone: ItemTone | None = None                         # the item's tone and its phrases
 
 
 # ---- text helpers ---------------------------------------------------------------------
@@ -244,7 +253,25 @@ def _evidence_entry(ev: Evidence) -> _Entry:
     head = "｜".join(p for p in (ev.feed, for_people(ev.when) if ev.when else "", ev.title) if p)
     lines = [f"规则：{ev.rule_name or ev.rule}（{ev.rule}，{ev.category}，{level_name(ev.level)}）"]
     lines += [f"命中：{s}" for s in ev.snippets[:MAX_SNIPPETS]]
+    lines.append(tone_line(_tone_of(ev)))
     return _Entry(head, lines, [("查看原文", ev.link)] if ev.link else [])
+
+
+_NO_TONE = ItemTone(label=None, negative=None)
+
+
+def _tone_of(ev: Evidence | None) -> ItemTone:
+    return ev.tone if ev is not None and ev.tone is not None else _NO_TONE
+
+
+def _tone_fields(item: ItemTone, incident: IncidentTone | None) -> dict[str, Any]:
+    """The webhook's ``tone`` object: the causing item's tone, its phrases (the item's
+    own text) and the line people read, plus the incident's counts."""
+    return {"label": item.label, "name": item.name,
+            "negative": None if item.negative is None else round(item.negative, 4),
+            "phrases": item.words() if item.explained else [], "corrected": item.corrected,
+            "line": tone_line(item),
+            "incident": incident.as_json() if incident is not None else None}
 
 
 def _subject(tag: str, inc: Incident) -> str:
@@ -256,9 +283,12 @@ def _subject(tag: str, inc: Incident) -> str:
 
 def render_incident(kind: str, incident: Incident, evidence: list[Evidence], *,
                     sources: list[str], url: str | None = None, note: str | None = None,
-                    now: datetime, previous: str | None = None) -> Message:
+                    now: datetime, previous: str | None = None,
+                    tone: IncidentTone | None = None) -> Message:
     """An incident alert; ``kind`` is opened, raised (``previous``: the level before),
-    escalation or reminder; ``url`` the recipient's link to the incident in the console."""
+    escalation or reminder; ``url`` the recipient's link to the incident in the console;
+    ``tone`` the incident's (its items' tones), the first evidence being the item that
+    caused the message."""
     inc = incident
     doc = _Doc(f"{DELIVERY_KINDS.get(kind, kind)} #{inc.id}", inc.title, level=inc.level)
     if kind == "raised" and previous:
@@ -269,6 +299,10 @@ def render_incident(kind: str, incident: Incident, evidence: list[Evidence], *,
         doc.fact("定级原因", inc.level_reason)
     others = [c for c in inc.categories if c != inc.category]
     doc.fact("类别", "、".join([inc.category, *others]))
+    head_tone = _tone_of(evidence[0] if evidence else None)
+    doc.fact("倾向", tone_line(head_tone).removeprefix("倾向："))
+    if tone is not None and (inc.items > 1 or sum(tone.counts.values()) > 1):
+        doc.fact("事件倾向", incident_line(tone).removeprefix("倾向："))
     doc.fact("标题", inc.title, inc.link)
     doc.fact("来源", "、".join(one_line(s) for s in sources) or "—")
     doc.fact("传播", f"累计 {inc.items} 条，来自 {inc.sources or len(sources)} 个来源")
@@ -306,18 +340,21 @@ def render_incident(kind: str, incident: Incident, evidence: list[Evidence], *,
     fields["matches"] = [
         {"feed": ev.feed, "title": ev.title, "link": ev.link, "when": for_json(ev.when),
          "rule": ev.rule, "rule_name": ev.rule_name, "category": ev.category,
-         "level": ev.level, "snippets": list(ev.snippets)} for ev in evidence]
+         "level": ev.level, "snippets": list(ev.snippets),
+         "tone": _tone_of(ev).as_json()} for ev in evidence]
+    fields["tone"] = _tone_fields(head_tone, tone)
     return _message(doc, _subject(_KIND_TAGS.get(kind, ""), inc), fields, now)
 
 
-def _listed(inc: Incident, url: str | None) -> _Entry:
+def _listed(inc: Incident, url: str | None, tone: IncidentTone | None = None) -> _Entry:
     head = f"#{inc.id} {level_name(inc.level)}｜{one_line(inc.category)}｜{one_line(inc.title)}"
     line = (f"累计 {inc.items} 条，{inc.sources} 个来源；首次发现 {for_people(inc.first_seen)}；"
             f"{INCIDENT_STATUS_NAMES.get(inc.status, inc.status)}")
     links = [("处置链接", url)] if url else []
     if inc.link:
         links.append(("查看原文", inc.link))
-    return _Entry(head, [line], links)
+    return _Entry(head, [line, incident_line(tone) if tone is not None else "倾向：未判定"],
+                  links)
 
 
 def _top(incidents: list[Incident]) -> str | None:
@@ -327,51 +364,70 @@ def _top(incidents: list[Incident]) -> str | None:
 
 
 def _list_fields(kind: str, title: str, pairs: list[tuple[Incident, str | None]],
-                 top: str | None) -> dict[str, Any]:
+                 top: str | None, tones: Mapping[int, IncidentTone]) -> dict[str, Any]:
     """The webhook body of a message that lists incidents: the contract's keys at the
-    top level (``incident`` is None: there is no single one) and each incident below."""
+    top level (``incident`` is None: there is no single one) and each incident below,
+    with its ``tone``."""
+    listed = []
+    for i, u in pairs:
+        t = tones.get(i.id)
+        listed.append({**_incident_fields(i, u), "tone": None if t is None else
+                       {**t.as_json(), "line": incident_line(t)}})
     return {"kind": kind, "kind_name": DELIVERY_KINDS.get(kind, kind), "incident": None,
             "level": top, "level_name": level_name(top) if top else None, "title": title,
             "category": None, "link": None, "rule": None, "count": len(pairs),
-            "incidents": [_incident_fields(i, u) for i, u in pairs]}
+            "negative": sum(1 for i, _ in pairs if (t := tones.get(i.id)) and t.negative),
+            "incidents": listed}
+
+
+def _negative_fact(doc: _Doc, incidents: list[Incident],
+                   tones: Mapping[int, IncidentTone]) -> None:
+    if incidents:
+        n = sum(1 for i in incidents if (t := tones.get(i.id)) is not None and t.negative)
+        doc.fact("负面舆情", f"{n} 个")
 
 
 def render_digest(incidents: list[tuple[Incident, str | None]], *, since: datetime | None,
-                  now: datetime) -> Message:
+                  now: datetime, tones: Mapping[int, IncidentTone] | None = None) -> Message:
     """One message listing ``(incident, url)`` pairs, e.g. the 蓝/记录 incidents held for
-    the 09:00 digest."""
+    the 09:00 digest; ``tones``: each incident's tone by id."""
+    tones = tones or {}
     top = _top([i for i, _ in incidents])
     span = f"{for_people(since)} 至 {for_people(now)}" if since else f"截至 {for_people(now)}"
     doc = _Doc(f"舆情汇总：{len(incidents)} 个事件", level=top)
     doc.fact("时段", span)
     doc.fact("事件数", str(len(incidents)))
     doc.fact("最高级别", level_name(top) if top else None)
+    _negative_fact(doc, [i for i, _ in incidents], tones)
     doc.section = "事件"
-    doc.entries = [_listed(i, u) for i, u in incidents]
+    doc.entries = [_listed(i, u, tones.get(i.id)) for i, u in incidents]
     if not incidents:
         doc.notes.append("本时段没有新的事件。")
     subject = f"【舆情汇总】{span}，共 {len(incidents)} 个事件"
     if top:
         subject += f"（最高 {level_name(top)}）"
-    fields = _list_fields("digest", one_line(subject), incidents, top)
+    fields = _list_fields("digest", one_line(subject), incidents, top, tones)
     fields.update(since=for_json(since), until=for_json(now))
     return _message(doc, subject, fields, now)
 
 
 def render_summary(recipient: str, suppressed: list[Incident], *, window: str,
-                   now: datetime) -> Message:
-    """The alerts held back from ``recipient`` by a rate cap, told in one message."""
+                   now: datetime, tones: Mapping[int, IncidentTone] | None = None) -> Message:
+    """The alerts held back from ``recipient`` by a rate cap, told in one message;
+    ``tones``: each incident's tone by id."""
+    tones = tones or {}
     n = len(suppressed)
     top = _top(suppressed)
     doc = _Doc(f"超过频率上限，以下 {n} 条已合并", level=top)
     doc.fact("收件人", recipient)
     doc.fact("频率上限时段", window)
     doc.fact("最高级别", level_name(top) if top else None)
+    _negative_fact(doc, suppressed, tones)
     doc.section = "合并的事件"
-    doc.entries = [_listed(i, None) for i in suppressed]
+    doc.entries = [_listed(i, None, tones.get(i.id)) for i in suppressed]
     doc.notes.append("这些事件的单独提醒因超过频率上限未逐条发送，请在控制台查看并处置。")
     subject = f"【频率上限】超过频率上限，以下 {n} 条已合并"
-    fields = _list_fields("summary", subject, [(i, None) for i in suppressed], top)
+    fields = _list_fields("summary", subject, [(i, None) for i in suppressed], top, tones)
     fields.update(recipient=recipient, window=window)
     return _message(doc, subject, fields, now)
 

@@ -165,6 +165,11 @@ def _print_detail(d: dict[str, Any], at: datetime) -> None:
             text += f"，还剩 {describe_duration((due_dt - at).total_seconds())}"
         echo(f"  {label}：{t(due)}（{text}）")
 
+    tone = d["tone"]
+    echo(f"  倾向：{tone['name']}（{tone['summary']}）"
+         + (f"    依据：{''.join(f'〖{show(w)}〗' for w in tone['phrases'])}"
+            if tone["phrases"] else ""))
+
     echo(f"\n条目（{len(d['entries'])}）：")
     for e in d["entries"]:
         how = HOW_NAMES.get(e["how"], e["how"])
@@ -172,7 +177,9 @@ def _print_detail(d: dict[str, Any], at: datetime) -> None:
             how += f" {e['similarity']:.2f}"
         echo(f"  [{e['id']}] {t(e['published_at'] or e['fetched_at'])}  {show(e['feed'])}  "
              f"{_level(e['level'])}  {how}")
-        echo(f"      {show(e['title'])}")
+        echo(f"      {_marked_title(e)}")
+        if e["tone"] is not None:
+            echo(f"      {_tone_line(e['tone'])}")
         if e["link"]:
             echo(f"      {show(e['link'])}")
 
@@ -205,6 +212,44 @@ def _print_detail(d: dict[str, Any], at: datetime) -> None:
         if s["note"]:
             line += f"  {show(s['note'])}"
         echo(line)
+
+
+def _explained(tone: dict[str, Any]) -> bool:
+    """The phrases are the model's: they explain the tone unless staff changed it."""
+    return bool(tone["phrases"]) and tone["label"] == tone["model_label"]
+
+
+def _marked_title(e: dict[str, Any]) -> str:
+    """The item's title, the tone's phrases in it marked 〖…〗 (each piece shown safely)."""
+    title = e["title"] or ""
+    tone = e["tone"]
+    cuts = sorted((p["start"], min(p["end"], len(title))) for p in tone["phrases"]
+                  if p["start"] < len(title)) if tone and _explained(tone) else []
+    out, pos = [], 0
+    for a, b in cuts:
+        if a < pos or b <= a:
+            continue
+        out += [show(title[pos:a]), "〖", show(title[a:b]), "〗"]
+        pos = b
+    return "".join([*out, show(title[pos:])])
+
+
+def _tone_line(tone: dict[str, Any]) -> str:
+    """倾向：负面（负面概率 0.93，人工更正）  依据：〖太失望了〗〖没人管〗"""
+    from ..models import TONE_NAMES
+
+    bits = []
+    if tone["negative"] is not None:
+        bits.append(f"负面概率 {tone['negative']:.2f}")
+    if tone["corrected"]:
+        model = tone["model_label"]
+        bits.append("人工更正" + (f"，模型判为{TONE_NAMES.get(model, model)}"
+                                  if model and model != tone["label"] else ""))
+    line = f"倾向：{tone['name']}" + (f"（{'，'.join(bits)}）" if bits else "")
+    if _explained(tone):
+        words = list(dict.fromkeys(" ".join(p["text"].split()) for p in tone["phrases"]))
+        line += "  依据：" + "".join(f"〖{show(w)}〗" for w in words if w)
+    return line
 
 
 # ---- commands ---------------------------------------------------------------------------
@@ -296,7 +341,7 @@ def incidents_list(state: Invocation, since: str | None, until: str | None, leve
 @JSON_OPTION
 @pass_invocation
 def incidents_show(state: Invocation, incident_id: int, as_json: bool) -> None:
-    """一个事件的全部情况：条目、命中规则、告警、处置记录和处置时限。
+    """一个事件的全部情况：倾向（是否负面舆情及依据）、条目、命中规则、告警、处置记录和处置时限。
 
     示例：yuqing incidents show 12 --json
     """

@@ -66,6 +66,25 @@ def _share(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "—"
 
 
+def negative_lines(s: Any) -> list[str]:
+    """The 负面舆情 lines of ``yuqing stats`` (the same figures as the report's)."""
+    if not s.items_toned:
+        return ["  负面舆情：本时段的信息尚未判定倾向"]
+    out = [f"  负面舆情 {s.negative_incidents} 起（占舆情事件 "
+           f"{_share(s.negative_incidents, s.incidents_total)}）；负面信息 {s.negative_items} 条"
+           f"（已判定倾向的信息 {s.items_toned} 条，占 {_share(s.negative_items, s.items_toned)}）"]
+    months = [m for m in s.negative_by_month if m.incidents or m.items]
+    if months:
+        out.append("  负面按月：" + "，".join(f"{m.key} {m.incidents} 起/{m.items} 条"
+                                          for m in months))
+    if s.negative_by_category:
+        out.append("  负面按类别：" + "，".join(f"{c.key} {c.incidents} 起/{c.items} 条"
+                                            for c in s.negative_by_category)
+                   + (f"；未命中规则的负面信息 {s.negative_items_unmatched} 条"
+                      if s.negative_items_unmatched else ""))
+    return out
+
+
 @main.command("stats")
 @click.option("--year", type=int, default=None, metavar="年份", help="一个自然年（北京时间）")
 @click.option("--since", default=None, metavar="日期", help="起始日期 YYYY-MM-DD 或 ISO 8601 时间")
@@ -74,8 +93,8 @@ def _share(part: int, whole: int) -> str:
 @pass_invocation
 def stats_command(state: Invocation, year: int | None, since: str | None, until: str | None,
                   as_json: bool) -> None:
-    """一个时段的统计：监测条目、舆情事件（按月、级别、类别、处置结果）、认领与办结用时
-    （中位数、90 分位）和时限达成率、升级、误报、订阅源可用率、规则变更、处置人员。
+    """一个时段的统计：监测条目、舆情事件（按月、级别、类别、处置结果）、
+    负面舆情（按月、类别）、认领与办结用时（中位数、90 分位）和时限达成率、升级、误报、订阅源可用率、规则变更、处置人员。
     年度报告用的就是这些数字。不给时段时为今年。
 
     示例：yuqing stats --year 2026
@@ -103,6 +122,8 @@ def stats_command(state: Invocation, year: int | None, since: str | None, until:
         echo("  按类别：" + "，".join(f"{c.key} {c.count}" for c in s.incidents_by_category))
         echo("  按结果：" + "，".join(f"{OUTCOMES.get(k, '未办结')} {n}"
                                     for k, n in s.incidents_by_outcome.items()))
+    for line in negative_lines(s):
+        echo(line)
     for t in s.timing:
         echo(f"  {LEVEL_NAMES[t.level]}：{t.incidents} 起；认领用时中位数 {_hours(t.ack_median)}、"
              f"90分位 {_hours(t.ack_p90)}，认领按时 "

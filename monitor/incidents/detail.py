@@ -1,6 +1,8 @@
 """One incident as people read it, gathered once for ``yuqing incidents show`` and the
-console's incident page: its items, the rules they matched (with the spans, for
-highlighting), the sources over time, its alerts, its handling log and its clocks.
+console's incident page: its items (each with its tone and the phrases behind it), the
+incident's tone (负面舆情 as :mod:`monitor.incidents.tone` defines it), the rules they
+matched (with the spans, for highlighting), the sources over time, its alerts, its
+handling log and its clocks.
 
 :func:`gather` reads the store; :func:`as_json` is the shape ``incidents show --json``
 prints; :func:`item_texts` and :func:`source_times` are what the console adds (each
@@ -25,6 +27,7 @@ from ..models import (
 from ..redact import redact_error
 from ..store import Store
 from ..timefmt import for_json
+from .tone import IncidentTone, ItemTone, rows_tone
 
 # the handling log's actions, as people read them
 ACTION_NAMES = {
@@ -58,16 +61,19 @@ class Gathered:
     deliveries: list[Delivery]                 # its alerts, newest first
     log: list[IncidentStep]
     feeds: list[str]                           # its sources in the order they joined
+    tones: dict[int, ItemTone]                 # item id -> its tone (undeleted items)
+    tone: IncidentTone                         # the incident's
 
 
 def gather(store: Store, incident_id: int) -> Gathered:
     """Everything about the incident (``NotFoundError`` when there is none)."""
     inc = store.get_incident(incident_id)
     rows = store.incident_item_rows(incident_id)
+    tones, tone = rows_tone(rows)
     return Gathered(incident=inc, rows=rows, matches=store.matches_of([r["id"] for r in rows]),
                     deliveries=store.list_deliveries(incident_id=incident_id),
                     log=store.incident_log(incident_id),
-                    feeds=store.incident_sources(incident_id))
+                    feeds=store.incident_sources(incident_id), tones=tones, tone=tone)
 
 
 def clocks(inc: Incident, at: datetime) -> dict[str, Any]:
@@ -109,12 +115,14 @@ def _rule_matches(g: Gathered) -> list[dict[str, Any]]:
 
 def as_json(g: Gathered, at: datetime) -> dict[str, Any]:
     """Everything ``incidents show --json`` prints: the list shape, then the incident's
-    items (``entries``), rule matches, alerts, handling log and response clocks."""
+    items (``entries``, each with its ``tone``), the incident's ``tone``, rule matches,
+    alerts, handling log and response clocks."""
     inc = g.incident
     entries = [{"id": r["id"], "feed": r["feed"], "title": r["title"], "link": r["link"],
                 "published_at": _iso(r["published_at"]), "fetched_at": _iso(r["fetched_at"]),
                 "seen_at": _iso(r["seen_at"]), "level": r["level"], "score": r["score"],
-                "how": r["how"], "similarity": r["similarity"]} for r in g.rows]
+                "how": r["how"], "similarity": r["similarity"],
+                "tone": _tone_json(g, r["id"])} for r in g.rows]
     alerts = [{"id": d.id, "kind": d.kind, "recipient": d.recipient, "channel": d.channel,
                "level": d.level, "status": d.status, "attempts": d.attempts,
                "last_error": redact_error(d.last_error),
@@ -127,8 +135,13 @@ def as_json(g: Gathered, at: datetime) -> dict[str, Any]:
             "categories": inc.categories, "feeds": g.feeds,
             "opened_at": for_json(inc.opened_at), "level_reason": inc.level_reason,
             "outcome": inc.outcome, "resolved_by": inc.resolved_by,
-            "clocks": clocks(inc, at), "entries": entries, "matches": _rule_matches(g),
+            "clocks": clocks(inc, at), "tone": g.tone.as_json(), "entries": entries, "matches": _rule_matches(g),
             "alerts": alerts, "log": log}
+
+
+def _tone_json(g: Gathered, item_id: int) -> dict[str, Any] | None:
+    t = g.tones.get(item_id)
+    return None if t is None else t.as_json()
 
 
 def incident_detail(store: Store, incident_id: int, at: datetime) -> dict[str, Any]:
@@ -138,7 +151,10 @@ def incident_detail(store: Store, incident_id: int, at: datetime) -> dict[str, A
 
 def item_texts(g: Gathered) -> dict[int, dict[str, Any]]:
     """Per item: its title and body as published, the ``[start, end)`` spans the rules hit
-    in each, and the rules that hit (``rules``)."""
+    in each, the rules that hit (``rules``), and its tone (``tone``: an
+    :class:`~monitor.incidents.tone.ItemTone`, None for a deleted item) with the tone's
+    phrases as spans of the title and of the body (``tone_title_spans``,
+    ``tone_body_spans``)."""
     out: dict[int, dict[str, Any]] = {}
     for r in g.rows:
         spans: dict[str, list[tuple[int, int]]] = {"title": [], "body": []}
@@ -148,11 +164,33 @@ def item_texts(g: Gathered) -> dict[int, dict[str, Any]]:
             for s in m.spans:
                 if s.get("field") in spans:
                     spans[s["field"]].append((int(s["start"]), int(s["end"])))
-        out[r["id"]] = {"title": r["title"] or "", "body": r["body"] or "",
+        title = r["title"] or ""
+        tone = g.tones.get(r["id"])
+        tone_title, tone_body = split_tone_spans(tone, len(title))
+        out[r["id"]] = {"title": title, "body": r["body"] or "",
                         "title_spans": sorted(set(spans["title"])),
                         "body_spans": sorted(set(spans["body"])),
-                        "rules": list(dict.fromkeys(rules))}
+                        "rules": list(dict.fromkeys(rules)), "tone": tone,
+                        "tone_title_spans": tone_title, "tone_body_spans": tone_body}
     return out
+
+
+def split_tone_spans(tone: ItemTone | None, title_length: int
+                     ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The tone's phrases (offsets into ``title + "\n" + body``) as spans of the title
+    and spans of the body; a phrase across the line break is split in two. Empty when the
+    phrases do not explain the tone shown (staff corrected it to another)."""
+    title: list[tuple[int, int]] = []
+    body: list[tuple[int, int]] = []
+    if tone is None or not tone.explained:
+        return title, body
+    start_body = title_length + 1
+    for a, b, _ in tone.phrases:
+        if a < title_length:
+            title.append((a, min(b, title_length)))
+        if b > start_body:
+            body.append((max(a, start_body) - start_body, b - start_body))
+    return sorted(set(title)), sorted(set(body))
 
 
 def source_times(g: Gathered) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@ charts), in the formal tone of an official report. Pure: every figure in the wor
 tables and the chart series is read from the same ``Stats``, so they agree; a period with
 nothing in it gives a short, valid section that says so.
 
-Sections: 一、监测工作开展情况 二、舆情总体情况 三、处置时效情况 四、典型舆情处置情况
+Sections: 一、监测工作开展情况 二、舆情总体情况（含负面舆情） 三、处置时效情况 四、典型舆情处置情况
 五、规则与工作机制维护情况 六、存在的问题和下一步工作.
 """
 
@@ -207,6 +207,7 @@ def _overview(b: _Builder, stats: Stats) -> None:
     total = stats.incidents_total
     if not total:
         b.para(f"{scope}未发现涉及本单位的舆情，各级别、各类别舆情均为0起。")
+        _negative(b, stats)
         return
     levels = [f"{level_prose(lv)}{num(stats.incidents_by_level.get(lv, 0))}起"
               for lv in reversed(INCIDENT_LEVELS)]
@@ -239,6 +240,69 @@ def _overview(b: _Builder, stats: Stats) -> None:
     tab = b.table("舆情类别分布", ["类别", "舆情（起）", "占比"], rows)
     fig = b.chart("categories", "各类别舆情数量", cats)
     b.para(f"按类别分，{listing(parts)}{see(tab, fig)}。")
+
+    b.subheading("负面舆情情况")
+    _negative(b, stats)
+
+
+def negative_prose(stats: Stats) -> str:
+    """The 负面舆情 sentence: negative items among those with a tone, negative incidents
+    among all (an incident is negative when any of its items is)."""
+    scope = scope_word(stats.period)
+    if not stats.items_total and not stats.incidents_total:
+        return f"{scope}未监测到信息，未发现负面舆情。"
+    if not stats.items_toned:
+        return f"{scope}监测信息尚未进行倾向（正面、中性、负面）判定，暂无负面舆情统计。"
+    text = (f"经倾向判定，{scope}已判定倾向的信息{num(stats.items_toned)}条中，负面信息"
+            f"{num(stats.negative_items)}条，占{share(stats.negative_items, stats.items_toned)}")
+    if stats.incidents_total:
+        text += (f"；涉及本单位舆情{num(stats.incidents_total)}起中，负面舆情"
+                 f"{num(stats.negative_incidents)}起，占"
+                 f"{share(stats.negative_incidents, stats.incidents_total)}")
+    text += "。"
+    if not stats.negative_items and not stats.negative_incidents:
+        return text + "未发现负面舆情。"
+    year = spans_years(stats.period)
+    busiest = max(stats.negative_by_month, key=lambda m: (m.incidents, m.items), default=None)
+    if busiest is not None and len(stats.negative_by_month) > 1 and busiest.incidents:
+        text += (f"负面舆情最多的月份为{month_cn(busiest.key, year=year)}"
+                 f"（{num(busiest.incidents)}起）")
+        top = stats.negative_by_category[0] if stats.negative_by_category else None
+        if top is not None and top.incidents:
+            text += f"，最多的类别为{top.key}（{num(top.incidents)}起）"
+        text += "。"
+    return text
+
+
+def negative_month_rows(stats: Stats) -> list[list[str]]:
+    year = spans_years(stats.period)
+    rows = [[month_cn(m.key, year=year), num(m.incidents), num(m.items)]
+            for m in stats.negative_by_month]
+    rows.append(["合计", num(stats.negative_incidents), num(stats.negative_items)])
+    return rows
+
+
+def negative_category_rows(stats: Stats) -> list[list[str]]:
+    rows = [[c.key, num(c.incidents), num(c.items)] for c in stats.negative_by_category]
+    if stats.negative_items_unmatched:
+        rows.append(["未命中监测规则", "—", num(stats.negative_items_unmatched)])
+    return rows
+
+
+def _negative(b: _Builder, stats: Stats) -> None:
+    text = negative_prose(stats)
+    if not (stats.items_toned and (stats.negative_items or stats.negative_incidents)):
+        b.para(text)
+        return
+    months = b.table("负面舆情月度分布", ["月份", "负面舆情（起）", "负面信息（条）"],
+                     negative_month_rows(stats),
+                     note="注：舆情中任一条信息倾向为负面即计为负面舆情；"
+                          "信息倾向经人工更正的，以更正为准。")
+    cats = b.table("负面舆情类别分布", ["类别", "负面舆情（起）", "负面信息（条）"],
+                   negative_category_rows(stats),
+                   note="注：负面舆情按舆情类别计入；负面信息按所命中规则的类别计入，"
+                        "命中多个类别的分别计入。")
+    b.para(f"{text}各月和各类别分布见{months}、{cats}。")
 
 
 # ---- 三、处置时效情况 -------------------------------------------------------------------------

@@ -4,6 +4,11 @@ report, ``yuqing stats`` and (later) the console show, so prose, tables and char
 Periods are half-open ``[since, until)`` in UTC; months and days are Beijing months and days.
 Items count by their publication date (their fetch time when they have none); incidents by
 ``first_seen``. Durations are seconds.
+
+负面舆情: an incident is negative as :func:`monitor.incidents.tone.is_negative_incident`
+says (any of its items' effective tone negative); a negative item is one whose
+``Item.effective_tone`` is negative (the staff's correction wins). Negative items count
+by month like items, and by the categories of the rules they matched.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..incidents.tone import NEGATIVE, incident_tones
 from ..models import LEVELS, OUTCOMES, Incident, level_rank
 from ..timefmt import zone
 
@@ -38,6 +44,15 @@ class Period:
 class Count:
     key: str                 # a month "2026-03", a feed, a category, a level code, an outcome
     count: int
+
+
+@dataclass(frozen=True)
+class NegativeCount:
+    """负面舆情 of one month or category."""
+
+    key: str                 # a month "2026-03" or a category
+    incidents: int           # negative incidents (first seen that month / of that category)
+    items: int               # negative items (dated that month / matching that category)
 
 
 @dataclass(frozen=True)
@@ -158,6 +173,13 @@ class Stats:
     staff: list[StaffWork]                   # who handled incidents, most first
     typical: list[Typical]                   # the most serious, at most 10
     missed_clocks: list[int] = field(default_factory=list)  # incident ids with a missed clock
+    # 负面舆情 (see the module's docstring)
+    items_toned: int = 0                     # items of the period that have a tone
+    negative_items: int = 0                  # of them negative
+    negative_incidents: int = 0              # incidents of the period that are 负面舆情
+    negative_by_month: list[NegativeCount] = field(default_factory=list)  # every month
+    negative_by_category: list[NegativeCount] = field(default_factory=list)  # most first
+    negative_items_unmatched: int = 0        # negative items that matched no rule
 
 
 # ---- periods ----------------------------------------------------------------------------
@@ -289,6 +311,7 @@ def compute(store: Store, period: Period, *, config: Config, now: datetime) -> S
     notes = store.last_step_notes(ids, "resolved")
     typical = sorted(incidents, key=lambda i: (-level_rank(i.level), -i.sources, -i.items,
                                                i.first_seen or period.since, i.id))[:TYPICAL]
+    negative = _negative(store, period, incidents, [m for m, _, _ in month_spans])
     return Stats(
         period=period, generated_at=now,
         items_total=sum(c.count for c in items_by_month),
@@ -327,7 +350,39 @@ def compute(store: Store, period: Period, *, config: Config, now: datetime) -> S
                          i.acknowledged_at, i.resolved_at) for i in typical],
         missed_clocks=[i.id for i in incidents
                        if "missed" in (i.ack_clock, i.respond_clock)],
+        **negative,
     )
+
+
+def _month_of(when: datetime) -> str:
+    local = when.astimezone(zone())
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def _negative(store: Store, period: Period, incidents: list[Incident],
+              month_keys: list[str]) -> dict[str, Any]:
+    """The 负面舆情 figures of :class:`Stats` (its ``negative_*`` and ``items_toned``)."""
+    tones = incident_tones(store, [i.id for i in incidents])
+    bad = [i for i in incidents if tones[i.id].negative]
+    toned = store.toned_items_between(period.since, period.until)
+    bad_items = [i for i in toned if i.effective_tone == NEGATIVE]
+    cats = store.item_categories([i.id for i in bad_items])
+
+    inc_month = Counter(_month_of(i.first_seen or period.since) for i in bad)
+    item_month = Counter(_month_of(i.when or period.since) for i in bad_items)
+    inc_cat = Counter(i.category for i in bad)
+    item_cat = Counter(c for i in bad_items for c in cats.get(i.id, ()))
+    categories = sorted(set(inc_cat) | set(item_cat),
+                        key=lambda c: (-inc_cat[c], -item_cat[c], c))
+    return {
+        "items_toned": len(toned), "negative_items": len(bad_items),
+        "negative_incidents": len(bad),
+        "negative_by_month": [NegativeCount(m, inc_month[m], item_month[m])
+                              for m in month_keys],
+        "negative_by_category": [NegativeCount(c, inc_cat[c], item_cat[c])
+                                 for c in categories],
+        "negative_items_unmatched": sum(1 for i in bad_items if i.id not in cats),
+    }
 
 
 def _feeds(store: Store, period: Period, *, config: Config, now: datetime,

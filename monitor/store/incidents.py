@@ -160,12 +160,14 @@ class IncidentsMixin:
         return int(row[0])
 
     def incident_item_rows(self, incident_id: int) -> list[dict[str, Any]]:
-        """The incident's items (joined with how and when they joined), oldest first."""
+        """The incident's items (joined with how and when they joined, with their tone
+        columns), oldest first."""
         with self.lock:
             return list(self.db.query(
                 "SELECT i.id, i.feed, i.title, i.body, i.link, i.published_at, i.fetched_at, "
-                "i.score, i.level AS item_level, ii.level, ii.how, ii.similarity, ii.seen_at, "
-                "ii.joined_at FROM incident_items ii JOIN items i ON i.id = ii.item_id "
+                "i.score, i.level AS item_level, i.deleted, i.tone, i.tone_negative, "
+                "i.tone_spans, i.tone_model, i.tone_corrected, ii.level, ii.how, ii.similarity, "
+                "ii.seen_at, ii.joined_at FROM incident_items ii JOIN items i ON i.id = ii.item_id "
                 "WHERE ii.incident_id = ? ORDER BY ii.seen_at, i.id", [incident_id]))
 
     def incident_log(self, incident_id: int) -> list[IncidentStep]:

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from .db import id_chunks, iso, parse_iso
+from ..models import Item
+from .db import id_chunks, iso, parse_iso, to_model
 
 _ITEM_DATE = "coalesce(published_at, fetched_at)"
 
@@ -35,6 +36,44 @@ class ReportingMixin:
                 f"SELECT feed, count(*) FROM items WHERE {_ITEM_DATE} >= ? AND {_ITEM_DATE} < ? "
                 "AND deleted = 0 GROUP BY feed", [iso(since), iso(until)]).fetchall()
         return {r[0]: int(r[1]) for r in rows}
+
+    def toned_items_between(self, since: datetime, until: datetime) -> list[Item]:
+        """The period's undeleted items that have a tone (the model's or a correction):
+        id, feed, dates and tone columns, for counting by ``Item.effective_tone``."""
+        with self.lock:
+            rows = list(self.db.query(
+                "SELECT id, feed, published_at, fetched_at, tone, tone_negative, tone_model, "
+                f"tone_corrected FROM items WHERE {_ITEM_DATE} >= ? AND {_ITEM_DATE} < ? "
+                "AND deleted = 0 AND (tone IS NOT NULL OR tone_corrected IS NOT NULL)",
+                [iso(since), iso(until)]))
+        return [to_model(Item, r) for r in rows]
+
+    def item_categories(self, ids: Iterable[int]) -> dict[int, set[str]]:
+        """The categories of the rules each item matched (items without matches absent)."""
+        out: dict[int, set[str]] = {}
+        with self.lock:
+            for marks, chunk in id_chunks(list(ids)):
+                for item_id, category in self.db.execute(
+                        f"SELECT DISTINCT item_id, category FROM matches WHERE item_id IN "
+                        f"({marks})", chunk):
+                    out.setdefault(item_id, set()).add(category)
+        return out
+
+    def incident_item_tones(self, ids: Iterable[int]) -> dict[int, list[Item]]:
+        """Each incident's undeleted items with their text and tone columns (every id
+        present, oldest item first)."""
+        wanted = list(ids)
+        out: dict[int, list[Item]] = {i: [] for i in wanted}
+        with self.lock:
+            for marks, chunk in id_chunks(wanted):
+                for r in self.db.query(
+                        "SELECT ii.incident_id, i.id, i.feed, i.title, i.body, i.tone, "
+                        "i.tone_negative, i.tone_spans, i.tone_model, i.tone_corrected "
+                        "FROM incident_items ii JOIN items i ON "
+                        f"i.id = ii.item_id WHERE ii.incident_id IN ({marks}) AND i.deleted = 0 "
+                        "ORDER BY i.id", chunk):
+                    out[r.pop("incident_id")].append(to_model(Item, r))
+        return out
 
     def fetch_counts(self, first_day: date, last_day: date) -> dict[str, tuple[int, int]]:
         """Per feed, (successful, failed) fetches on the Beijing days between the two
