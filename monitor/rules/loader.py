@@ -93,7 +93,8 @@ class _Rule:
             id=self.m.id, name=self.m.name or self.m.id, category=self.m.category,
             level=self.m.level, weight=self.m.weight, file=self.file, line=self.raw.line,
             groups=tuple(self.groups), condition=condition, condition_text=self.m.condition,
-            positive=positive, examples=self.examples(), description=self.m.description)
+            positive=positive, examples=self.examples(), description=self.m.description,
+            tones=tuple(dict.fromkeys(self.m.tone)), min_negative=self.m.min_negative)
 
     def define(self, key: str, words: list[str]) -> None:
         line = self.line("words", key, key=True)

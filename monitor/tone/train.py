@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -174,9 +174,12 @@ class RetrainResult:
 
 def retrain(base: ToneModel, corrections: Sequence[tuple[str, str]], *, now: datetime,
             data_dir: Path | None = None, settings: Retrain | None = None,
-            headlines: Sequence[Example] | None = None) -> RetrainResult:
+            headlines: Sequence[Example] | None = None,
+            held_out: Mapping[str, Sequence[Example]] | None = None) -> RetrainResult:
     """A new model from ``base`` and the staff's ``(text, tone)`` corrections, and whether it
-    may replace ``base`` (no held-out set worse by more than the tolerance)."""
+    may replace ``base`` (no held-out set worse by more than the tolerance). ``held_out``
+    adds labelled sets of the unit's own (``yuqing tone train --held-out FILE``), judged
+    like the others and never trained on."""
     settings = settings or Retrain()
     shipped = list(headlines) if headlines is not None else corpus.load_headlines()
     fixes = [Example(text, frozenset({tone}), "corrections",
@@ -191,6 +194,8 @@ def retrain(base: ToneModel, corrections: Sequence[tuple[str, str]], *, now: dat
         public, _ = corpus.load_public(data_dir)
         for d in corpus.PUBLIC:
             held[d.name] = [e for e in public if e.split == "test" and e.source == d.name]
+    for name, examples in (held_out or {}).items():
+        held[name] = list(examples)
 
     # the vocabulary grows by the corrections' n-grams; new features start at zero weight
     new = np.setdiff1d(np.concatenate(
