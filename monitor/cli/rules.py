@@ -50,11 +50,15 @@ def rules_check(state: Invocation, directory: Path | None) -> None:
 
     示例：yuqing rules check rules/
     """
+    from ..models import tone_text
     from ..rules import check_examples
     from ..rules.lint import rule_warnings
+    from .tone import model_for
 
     rs = _current_rules(state, directory)
-    problems = check_examples(rs)
+    model = model_for(state) if any(r.needs_tone for r in rs.rules) else None
+    problems = check_examples(rs, None if model is None else
+                              (lambda title, body: model.tone(tone_text(title, body))))
     for note in rule_warnings(Path(directory or state.config.rules.dir)):
         click.echo(f"{note.file}:{note.line}: 注意：{note.message}", err=True)
     if problems:

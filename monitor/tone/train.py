@@ -57,10 +57,10 @@ class Retrain:
     """How a retrain weighs the unit's corrections against the model it starts from."""
 
     alpha: float = 1e-3       # pull towards the old weights
-    corrections_mass: float = 3.0
-    headlines_mass: float = 1.0
+    corrections_mass: float = 3.0  # one correction weighs as much as this many headlines
+    headlines_mass: float = 1.0    # (per text: a few corrections must not outweigh them all)
     held_out_share: float = 0.25  # of the corrections, never trained on
-    tolerance: float = 0.005  # macro-F1 a held-out set may lose and still count as "no worse"
+    tolerance: float = 0.01   # macro-F1 a held-out set may lose and still count as "no worse"
     max_iter: int = 200
 
 
@@ -210,8 +210,9 @@ def retrain(base: ToneModel, corrections: Sequence[tuple[str, str]], *, now: dat
                          np.zeros((len(keys) - len(base.keys), len(TONES)), np.float32)])[order]
     b0 = base.intercept / base.temperature
     x = features.vectorise([e.text for e in train], keys, idf)
-    mass = {"corrections": settings.corrections_mass, "headlines": settings.headlines_mass}
-    fitted = fit(x, allowed_matrix(train), source_weights(train, mass), alpha=settings.alpha,
+    per_text = {"corrections": settings.corrections_mass, "headlines": settings.headlines_mass}
+    weights = np.array([per_text.get(e.source, 1.0) for e in train])
+    fitted = fit(x, allowed_matrix(train), weights, alpha=settings.alpha,
                  prior=(w0.T, b0), max_iter=settings.max_iter)
     card = {
         "version": "unit-" + now.strftime("%Y%m%d%H%M%S"), "kind": "retrained",
