@@ -256,3 +256,26 @@ def test_tone_eval_known_figures(tmp_path):
     bad.write_text("text\tlabel\n好\tpositive\n坏\tbad\n", "utf-8")
     r = cli("tone", "eval", str(bad))
     assert r.exit_code == 1 and f"{bad}:3:" in r.output
+
+
+def test_tone_keeper_loads_the_units_file_reloads_it_and_keeps_the_old_on_a_broken_one(
+        tmp_path, caplog):
+    import logging
+
+    from monitor.score import ToneKeeper
+    from monitor.tone import load_tone_model
+
+    path = tmp_path / "tone-model.npz"
+    keeper = ToneKeeper(path)
+    first = keeper.refresh()
+    assert first is not None and first.source.endswith("model.npz") and keeper.refresh() is first
+    unit = load_tone_model()
+    unit.card["version"] = "unit-test"
+    unit.save(path)
+    assert keeper.refresh().version == "unit-test"                   # type: ignore[union-attr]
+    path.write_bytes(b"not a model at all")
+    with caplog.at_level(logging.ERROR, logger="monitor.score"):
+        assert keeper.refresh().version == "unit-test"               # type: ignore[union-attr]
+    assert any("继续使用原有模型" in r.getMessage() for r in caplog.records)
+    assert ToneKeeper(path, enabled=False).refresh() is None
+    assert ToneKeeper(path).refresh().version.startswith("bundled")  # type: ignore[union-attr]
