@@ -313,7 +313,8 @@ def show_local_mentions(config: Path, inbox: SmtpInbox) -> bool:
         tone = doc["tone"]
         hit = any(m["rule"] == "local-mention" for m in doc["stored"]["matches"])
         mailed = any(r["title"][:12] in t for t in subjects)
-        words = "".join(f"〖{p}〗" for p in dict.fromkeys(tone["phrases"][:3]))
+        words = "".join(f"〖{p.replace(chr(10), ' ')}〗" for p in dict.fromkeys(tone["phrases"][:3])
+                        ) if tone["label"] == "negative" else ""
         label = {"negative": "负面", "neutral": "中性", "positive": "正面"}.get(
             tone["label"], "未判定")
         if tone["label"] == "negative":
