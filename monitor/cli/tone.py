@@ -14,7 +14,7 @@ import click
 from ..errors import ConfigError, ToneError
 from ..models import TONE_NAMES
 from ..terminal import show
-from .app import Invocation, emit_json, main, open_store, pass_invocation
+from .app import Invocation, cli_actor, emit_json, main, open_store, pass_invocation
 from .i18n import ChineseGroup
 from .options import JSON_OPTION
 
@@ -161,10 +161,11 @@ def tone_train(state: Invocation, data_dir: Path | None, held_out: tuple[Path, .
                     "before": {k: round(v.macro_f1, 4) for k, v in result.before.items()},
                     "after": {k: round(v.macro_f1, 4) for k, v in result.after.items()}}
             if swapped:
-                store.log_event("tone.model_swapped", str(target), actor="cli", now=now,
+                store.log_event("tone.model_swapped", str(target), actor=cli_actor(None), now=now,
                                 data=data)
             else:
-                store.log_event("tone.retrain_refused", str(target), actor="cli", now=now,
+                store.log_event("tone.retrain_refused", str(target), actor=cli_actor(None),
+                                now=now,
                                 data=data)
     if as_json:
         emit_json({"accepted": result.accepted, "swapped": swapped, "reason": result.reason,
