@@ -122,6 +122,7 @@ def enable_console(config: Path, port: int) -> None:
     config.write_text(tomlkit.dumps(doc), encoding="utf-8")
 
 TRAPS = ("演练", "演习", "和服务", "招聘")
+UNIT_NAMES = ("青山区", "滨江新区", "重点项目服务中心", "重点项目办", "区重点办")  # rules/00-*.yaml
 
 CONTENT_TYPES = {
     ".xml": "application/rss+xml",      # no charset: the GBK feed must be detected
@@ -276,6 +277,8 @@ def main() -> int:
     print("\n== 干扰项：含“演练”“演习”“和服务”“招聘”等字样，但没有触发告警级别的规则 ==")
     for r in traps:
         print(f"  · {r['title']}")
+    if not show_local_mentions(config, inbox):
+        problems.append("“本辖区或本单位的负面信息”规则没有按倾向区分负面信息与中性通知，请查看上面的记录。")
     if not show_page_sources(config, inbox):
         problems.append("网页与接口来源没有达到告警级别的条目或没有发出提醒，请查看上面的记录。")
     if not show_alerts(config, robots, inbox):
@@ -294,6 +297,38 @@ def main() -> int:
     for problem in problems:
         print(f"\n{problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def show_local_mentions(config: Path, inbox: SmtpInbox) -> bool:
+    """Items naming the unit: the negative ones match local-mention (tone: negative) and
+    alert; the neutral announcements naming it do not."""
+    print("\n== 提及本单位：负面的告警，中性的通知和会议报道不告警（规则 local-mention，tone: negative） ==")
+    rows = json.loads(yuqing("items", "list", "--limit", "1000", "--json", config=config).stdout)
+    subjects = [m.subject for m in inbox.messages]
+    wrong, negative, quiet, alerted = [], 0, 0, 0
+    for r in rows:
+        if not any(n in r["title"] + (r["body"] or "") for n in UNIT_NAMES):
+            continue
+        doc = json.loads(yuqing("items", "show", str(r["id"]), "--json", config=config).stdout)
+        tone = doc["tone"]
+        hit = any(m["rule"] == "local-mention" for m in doc["stored"]["matches"])
+        mailed = any(r["title"][:12] in t for t in subjects)
+        words = "".join(f"〖{p.replace(chr(10), ' ')}〗" for p in dict.fromkeys(tone["phrases"][:3])
+                        ) if tone["label"] == "negative" else ""
+        label = {"negative": "负面", "neutral": "中性", "positive": "正面"}.get(
+            tone["label"], "未判定")
+        if tone["label"] == "negative":
+            negative += 1
+            alerted += mailed
+            mark = ("告警" if mailed else "命中") if hit else "✗ 未命中"
+        else:
+            quiet += not hit
+            mark = "✗ 命中" if hit else "不告警"
+        if hit != (tone["label"] == "negative"):
+            wrong.append(r["title"])
+        prob = "" if tone["negative"] is None else f" {tone['negative']:.2f}"
+        print(f"  · [{label}{prob}] {mark}  {r['title']}  {words}")
+    return bool(negative) and bool(quiet) and bool(alerted) and not wrong
 
 
 def show_page_sources(config: Path, inbox: SmtpInbox) -> bool:

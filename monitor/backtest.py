@@ -47,7 +47,7 @@ def backtest(store: Store, ruleset: Ruleset, *, since: datetime | None,
         pending.clear()
 
     for row in store.iter_items(since=since, until=until, batch=batch):
-        ev = ruleset.evaluate(title=row.title, body=row.body)
+        ev = ruleset.evaluate(title=row.title, body=row.body, tone=row.tone_signal)
         hits = {m.rule for m in ev.matches}
         result.items += 1
         if hits:
@@ -85,8 +85,10 @@ def compare(store: Store, current: Ruleset | None, candidate: Ruleset, *,
     and ``candidate``, without alerting or writing anything."""
     result = Comparison()
     for row in store.iter_items(since=since, until=until, batch=batch):
-        after = {m.rule for m in candidate.evaluate(title=row.title, body=row.body).matches}
-        before = ({m.rule for m in current.evaluate(title=row.title, body=row.body).matches}
+        after = {m.rule for m in candidate.evaluate(title=row.title, body=row.body,
+                                                    tone=row.tone_signal).matches}
+        before = ({m.rule for m in current.evaluate(title=row.title, body=row.body,
+                                                    tone=row.tone_signal).matches}
                   if current is not None else set())
         result.items += 1
         result.current.update(before)

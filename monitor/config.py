@@ -142,6 +142,16 @@ class RulesConfig(_Section):
     rescore_after_reload: Duration | None = None
 
 
+class ToneConfig(_Section):
+    enabled: StrictBool = True
+    # the unit's retrained model (``yuqing tone train`` writes it); None: tone-model.npz
+    # beside the database file. Used when the file exists, else the bundled model.
+    model: Path | None = None
+
+    def model_path(self, storage: StorageConfig) -> Path:
+        return self.model if self.model is not None else storage.path.parent / "tone-model.npz"
+
+
 class DisplayConfig(_Section):
     timezone: str = DEFAULT_TIMEZONE   # the zone of every time shown to people
 
@@ -591,6 +601,7 @@ class WebConfig(_Section):
 class Config(_Section):
     storage: StorageConfig
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    tone: ToneConfig = Field(default_factory=ToneConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
@@ -729,6 +740,8 @@ def _resolve_paths(cfg: Config) -> None:
     base = cfg.base_dir
     cfg.storage.path = (base / cfg.storage.path.expanduser()).resolve()
     cfg.rules.dir = (base / cfg.rules.dir.expanduser()).resolve()
+    if cfg.tone.model is not None:
+        cfg.tone.model = (base / cfg.tone.model.expanduser()).resolve()
     cfg.logging.dir = (base / cfg.logging.dir.expanduser()).resolve()
 
 

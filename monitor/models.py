@@ -31,6 +31,15 @@ def tone_text(title: str, body: str) -> str:
     return f"{title}\n{body}" if body else title
 
 
+@dataclass(frozen=True)
+class ToneSignal:
+    """What rules and scoring read of an item's tone: its label and ``negative``
+    probability (a staff correction counts as certain: 1.0 for negative, else 0.0)."""
+
+    label: str
+    negative: float
+
+
 def level_rank(level: str | None) -> int:
     """Order of a level code; ``None`` ranks below ``info``."""
     return -1 if level is None else LEVELS.index(level)
@@ -140,6 +149,17 @@ class Item(Record):
     def effective_tone(self) -> str | None:
         """The tone everything uses: the staff's correction, else the model's."""
         return self.tone_corrected or self.tone
+
+    @property
+    def tone_signal(self) -> ToneSignal | None:
+        """The tone the rules use: the staff's correction (certain), else the model's;
+        ``None`` when the item has no tone yet."""
+        if self.tone_corrected:
+            return ToneSignal(self.tone_corrected,
+                              1.0 if self.tone_corrected == "negative" else 0.0)
+        if self.tone:
+            return ToneSignal(self.tone, float(self.tone_negative or 0.0))
+        return None
 
     def tone_text(self) -> str:
         """The text the tone was read from; ``tone_spans`` are offsets into it."""

@@ -20,9 +20,11 @@ from typing import Any
 from .alerts.plan import Planner
 from .incidents.absorb import opens_incident
 from .incidents.intake import Intake
-from .models import IncidentEvent, Item, level_rank
+from .models import IncidentEvent, Item, level_rank, tone_text
 from .rules import Ruleset
+from .score import ToneKeeper, signal_of
 from .store import Store
+from .tone import Tone
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +59,22 @@ class _Change:
 
 class Rescorer:
     def __init__(self, store: Store, intake: Intake, planner: Planner, *,
-                 alert_within: float) -> None:
+                 alert_within: float, tones: ToneKeeper | None = None) -> None:
         self.store = store
         self.intake = intake
         self.planner = planner
         self.alert_within = timedelta(seconds=alert_within)
+        self.tones = tones      # reads the tone of items stored before they had one
+
+    def rescore_ids(self, ruleset: Ruleset, item_ids: list[int], *,
+                    now: datetime) -> RescoreResult:
+        """Re-score these items alone (after a staff member corrected an item's tone)."""
+        result = RescoreResult(ruleset_version=ruleset.version)
+        found = self.store.get_items(item_ids)
+        rows = [found[i] for i in item_ids if i in found]
+        if rows:
+            self._batch(ruleset, rows, now, result)
+        return result
 
     def rescore(self, ruleset: Ruleset, *, since: datetime | None, now: datetime,
                 until: datetime | None = None, batch: int = 500) -> RescoreResult:
@@ -86,8 +99,15 @@ class Rescorer:
         stored = self.store.stored_rule_hits([r.id for r in rows])
         changes = []
         evaluations = {}
+        untoned = [r for r in rows if r.tone is None]
+        read = self.tones.tones([tone_text(r.title, r.body) for r in untoned]) \
+            if self.tones is not None and untoned else None
+        new_tones: dict[int, Tone] = {}
+        if read is not None:
+            new_tones = {r.id: t for r, t in zip(untoned, read[0], strict=True)}
         for row in rows:            # evaluate before the write transaction opens
-            ev = ruleset.evaluate(title=row.title, body=row.body)
+            ev = ruleset.evaluate(title=row.title, body=row.body,
+                                  tone=signal_of(row, new_tones.get(row.id)))
             before = {"score": row.score, "level": row.level,
                       "rules": sorted(stored.get(row.id, set())),
                       "ruleset": row.ruleset_version}
@@ -98,6 +118,9 @@ class Rescorer:
                 changes.append(_Change(row, before, after))
                 evaluations[row.id] = ev
         with self.store.tx():
+            if read is not None:
+                for item_id, tone in new_tones.items():
+                    self.store.save_tone(item_id, tone, model=read[1])
             for c in changes:
                 self.store.log_event("item.rescored", str(c.item.id), now=now, data={
                     "from": c.before, "to": c.after, "ruleset": ruleset.version})

@@ -27,7 +27,7 @@ from .pipeline import FeedOutcome, Pipeline
 from .rescore import Rescorer, RescoreResult
 from .rulekeeper import RuleKeeper, fingerprint
 from .rules import Ruleset
-from .score import Scorer
+from .score import Scorer, ToneKeeper
 from .store import Store
 from .store.db import utcnow
 from .workers import LogForwarder, in_daemon_thread, new_parse_pool
@@ -55,11 +55,13 @@ class Services:
         self.fetcher = Fetcher(config.fetch, transport=transport)
         self.rng = rng or random.Random()
         self.rules = RuleKeeper(config.rules.dir, self.store)
-        self.scorer = Scorer(self.store, self.rules)
+        self.tones = ToneKeeper.from_config(config)
+        self.scorer = Scorer(self.store, self.rules, self.tones)
         self.intake = Intake(config, self.store)
         self.planner = Planner(config, self.store)
         self.rescorer = Rescorer(self.store, self.intake, self.planner,
-                                 alert_within=config.rules.rescore_alert_within)
+                                 alert_within=config.rules.rescore_alert_within,
+                                 tones=self.tones)
         self.deliverer = Deliverer(config, self.store, clock=clock, in_store=self.in_store,
                                    rng=self.rng)
         self.clock = clock

@@ -97,7 +97,9 @@ def _boundaries(rs: Ruleset) -> WordBoundaries:
 def eager_evaluate(rs: Ruleset, title: str, body: str) -> dict[str, object]:
     fields = [(name, normalize(text), normalize(text, casefold=False))
               for name, text in zip(FIELDS, (title, body), strict=True) if text]
-    found = [_rule_match(rule, fields, _boundaries(rs)) for rule in rs.rules]
+    # no tone given: a rule that requires one (``tone:``, ``min_negative:``) never matches
+    found = [_rule_match(rule, fields, _boundaries(rs)) for rule in rs.rules
+             if rule.tone_refusal(None) is None]
     return score_matches([m for m in found if m is not None]).to_dict()
 
 

@@ -81,7 +81,7 @@ def test_default_ruleset_loads_and_examples_pass() -> None:
         assert any(e.expect for e in rule.examples), rule.id
         assert any(not e.expect for e in rule.examples), rule.id
     local = rs.rule("local-mention")
-    assert local is not None and local.level == "info"
+    assert local is not None and local.level == "yellow" and local.tones == ("negative",)
     assert "管理员请填写本辖区地名和机构名" in rs.files["00-本单位与辖区.yaml"]
 
 

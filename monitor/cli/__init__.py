@@ -19,6 +19,7 @@ from . import (  # noqa: F401  (each registers its commands)
     running,
     setup,
     stats,
+    tone,
     users,
 )
 from .app import main

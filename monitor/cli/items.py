@@ -141,6 +141,73 @@ def items_delete(state: Invocation, item_ids: tuple[int, ...], by: str | None) -
         click.echo(f"已删除 {deleted} 条（操作人 {show(actor)}）；它们不会在再次抓取时重新出现")
 
 
+_TONE_ARGS = {"negative": "negative", "neutral": "neutral", "positive": "positive",
+              "负面": "negative", "中性": "neutral", "正面": "positive"}
+
+
+@items.command("tone")
+@click.argument("item_id", type=int, metavar="ID")
+@click.argument("tone_arg", metavar="negative|neutral|positive",
+                type=click.Choice(list(_TONE_ARGS), case_sensitive=False))
+@click.option("--by", default=None, metavar="姓名",
+              help="记入审计日志的更正人（默认当前登录用户名）")
+@pass_invocation
+def items_tone(state: Invocation, item_id: int, tone_arg: str, by: str | None) -> None:
+    """更正一个条目的倾向（也可写 负面、中性、正面）：更正连同更正人和时间保存，此后以更正
+    为准，并用于下一次 yuqing tone train；随即用现行规则重新评估这一条，达到告警级别的像新
+    条目一样归入舆情事件。
+
+    示例：yuqing items tone 12 negative --by 张三
+    """
+    import asyncio
+
+    from ..logsetup import setup_logging
+    from ..models import TONE_NAMES
+    from ..store.db import utcnow
+
+    tone = _TONE_ARGS[tone_arg.lower()]
+    actor = cli_actor(by)
+    now = utcnow()
+    setup_logging(state.config, debug=state.debug, one_shot=True)
+    with open_store(state) as store:
+        fix = store.correct_tone(item_id, tone, actor=actor, now=now)
+    before = TONE_NAMES.get(fix.previous or "", "未判定")
+    click.echo(f"条目#{item_id} 倾向：{before} → {TONE_NAMES[tone]}"
+               f"（{show(actor)}，{for_people(now)}）")
+    result = asyncio.run(_rescore_one(state, item_id, now))
+    if result is None:
+        click.echo("没有可用的规则，未重新评分（用 yuqing rules check 检查规则）")
+    elif result.level_changed or result.newly_matched or result.incidents_opened:
+        click.echo(f"已按更正后的倾向重新评分：新开事件 {result.incidents_opened} 起、"
+                   f"提醒 {result.alerts} 封")
+
+
+async def _rescore_one(state: Invocation, item_id: int, now: Any) -> Any:
+    from ..alerts.deliver import Deliverer
+    from ..alerts.plan import Planner
+    from ..incidents.intake import Intake
+    from ..rescore import Rescorer
+    from ..rulekeeper import RuleKeeper
+    from ..score import ToneKeeper
+
+    cfg = state.config
+    with open_store(state) as store:
+        ruleset = RuleKeeper(cfg.rules.dir, store).load(now=now)
+        if ruleset is None:
+            return None
+        rescorer = Rescorer(store, Intake(cfg, store), Planner(cfg, store),
+                            alert_within=cfg.rules.rescore_alert_within,
+                            tones=ToneKeeper.from_config(cfg))
+        result = rescorer.rescore_ids(ruleset, [item_id], now=now)
+        if result.alerts:
+            deliverer = Deliverer(cfg, store, clock=lambda: now)
+            try:
+                await deliverer.deliver_due()
+            finally:
+                await deliverer.aclose()
+    return result
+
+
 def _already_deleted(store: Store, item_id: int) -> str:
     """``条目 N 已于 … 由 X 删除`` from the audit log."""
     done = store.deletion_of(item_id)
@@ -302,13 +369,17 @@ def items_show(state: Invocation, item_id: int, as_json: bool) -> None:
         if item is None:
             raise NotFoundError(f"没有编号为 {item_id} 的条目（用 yuqing items list 查看编号）")
         stored = store.matches_of([item_id]).get(item_id, [])
+        fixes = store.tone_corrections(item_id=item_id)
     rs = load_ruleset(state.config.rules.dir)
-    ex = rs.explain(title=item.title, body=item.body)
+    ex = rs.explain(title=item.title, body=item.body, tone=item.tone_signal)
     changed = _changed(item, stored, ex.evaluation)
     if as_json:
-        emit_json(_show_json(item, stored, ex, rs.version, changed))
+        doc = _show_json(item, stored, ex, rs.version, changed)
+        doc["tone"] = _tone_json(item, fixes)
+        emit_json(doc)
         return
     _print_item(item)
+    _print_tone(item, fixes)
     _print_explanation(ex, rs.version)
     _print_stored(item, stored, changed)
 
@@ -339,7 +410,10 @@ def _show_json(item: Item, stored: list[Any], ex: Any, version: str,
                       "level": ex.evaluation.level,
                       "matches": [_rule_json(r) for r in ex.of("matched")],
                       "excluded": [_rule_json(r) for r in ex.of("excluded")],
-                      "near_misses": [_rule_json(r) for r in ex.of("near")]}
+                      "near_misses": [_rule_json(r) for r in ex.of("near")],
+                      "tone_refused": [dict(_rule_json(r), reason=r.tone_reason)
+                                       for r in ex.of("tone")],
+                      "tone_bonus": ex.evaluation.tone_bonus}
     doc["stored"] = {"ruleset_version": item.ruleset_version, "score": item.score,
                      "level": item.level, "scored_at": for_json(item.scored_at),
                      "matches": [{"rule": m.rule, "category": m.category, "level": m.level,
@@ -347,6 +421,38 @@ def _show_json(item: Item, stored: list[Any], ex: Any, version: str,
     doc["changed"] = changed
     doc["formula"] = FORMULA
     return doc
+
+
+def _tone_json(item: Item, fixes: list[Any]) -> dict[str, Any]:
+    last = fixes[-1] if fixes else None
+    return {"label": item.effective_tone, "model_label": item.tone,
+            "negative": item.tone_negative, "model": item.tone_model,
+            "phrases": [p for _a, _b, p in item.tone_phrases()],
+            "spans": [[a, b] for a, b, _p in item.tone_phrases()],
+            "corrected": None if last is None else {
+                "tone": last.tone, "previous": last.previous, "by": last.actor,
+                "at": for_json(last.at)}}
+
+
+def _print_tone(item: Item, fixes: list[Any]) -> None:
+    from ..models import TONE_NAMES
+    from .tone import mark_phrases, tone_words
+
+    if item.tone is None and not item.tone_corrected:
+        click.echo("倾向：未判定")
+        return
+    if item.tone_corrected:
+        last = fixes[-1] if fixes else None
+        who = f"（{show(last.actor)}，{for_people(last.at)} 更正" if last else "（已更正"
+        model = f"；模型判为{TONE_NAMES.get(item.tone or '', '未判定')}" + (
+            f"，负面概率 {item.tone_negative:.2f}" if item.tone_negative is not None else "")
+        click.echo(f"倾向：{TONE_NAMES[item.tone_corrected]}{who}{model}）")
+    else:
+        click.echo(tone_words(item.tone, item.tone_negative)
+                   + (f"（模型 {item.tone_model}）" if item.tone_model else ""))
+    spans = [(a, b) for a, b, _p in item.tone_phrases()]
+    if spans:
+        click.echo("倾向依据：" + mark_phrases(item.tone_text(), spans).replace("\n", " / "))
 
 
 def _print_item(item: Item) -> None:
@@ -387,16 +493,20 @@ def _print_explanation(ex: Any, version: str) -> None:
         click.echo(f"      命中词组  {_groups_text(r.hits)}")
         if r.exclusions:
             click.echo(f"      排除词    {_groups_text(r.exclusions)}")
-    for title, outcome in (("排除词生效（未计分）", "excluded"),
+    for title, outcome in (("倾向不符（词语命中，未计分）", "tone"),
+                           ("排除词生效（未计分）", "excluded"),
                            ("差一点命中（命中部分词组，条件不成立）", "near")):
         rows = ex.of(outcome)
         if rows:
             click.echo(f"{title}：")
         for r in rows:
             click.echo(f"  · {r.rule.id}（{show(r.rule.name)}）：命中 {_groups_text(r.hits)}"
-                       + (f"；排除词 {_groups_text(r.exclusions)}" if r.exclusions else ""))
+                       + (f"；排除词 {_groups_text(r.exclusions)}" if r.exclusions else "")
+                       + (f"；{r.tone_reason}" if r.tone_reason else ""))
     if matched:
         parts = " + ".join(f"{show(c)} {v:g}" for c, v in ex.by_category.items())
+        if ev.tone_bonus:
+            parts += f" + 负面倾向 {ev.tone_bonus}"
         click.echo(f"计分：{parts} → {ev.score}")
     click.echo(f"计分公式：{FORMULA}")
 

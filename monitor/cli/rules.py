@@ -50,11 +50,15 @@ def rules_check(state: Invocation, directory: Path | None) -> None:
 
     示例：yuqing rules check rules/
     """
+    from ..models import tone_text
     from ..rules import check_examples
     from ..rules.lint import rule_warnings
+    from .tone import model_for
 
     rs = _current_rules(state, directory)
-    problems = check_examples(rs)
+    model = model_for(state) if any(r.needs_tone for r in rs.rules) else None
+    problems = check_examples(rs, None if model is None else
+                              (lambda title, body: model.tone(tone_text(title, body))))
     for note in rule_warnings(Path(directory or state.config.rules.dir)):
         click.echo(f"{note.file}:{note.line}: 注意：{note.message}", err=True)
     if problems:
@@ -82,12 +86,46 @@ def rules_test(state: Invocation, title: str, body: str, file_: Any, rules_dir: 
         body = (body + "\n" if body else "") + _read_text(file_)
     if not title and not body:
         raise click.UsageError("请给出 --title、--body 或 --file")
-    ev = _current_rules(state, rules_dir).evaluate(title=title, body=body)
+    from ..models import tone_text
+    from .tone import model_for
+
+    rs = _current_rules(state, rules_dir)
+    model = model_for(state)
+    text = tone_text(title, body)
+    tone = model.tone(text) if model is not None else None
+    ev = rs.evaluate(title=title, body=body, tone=tone)
     doc = ev.to_dict()
+    doc["tone"] = None if tone is None else {
+        "label": tone.label, "negative": round(tone.negative, 4),
+        "phrases": tone.phrases(text), "spans": [list(s) for s in tone.spans],
+        "bonus": ev.tone_bonus}
     if as_json:
         emit_json(doc)
         return
     _print_evaluation(doc, title, body)
+    _print_tone(doc, text)
+    _print_tone_refusals(rs, title, body, tone)
+
+
+def _print_tone(doc: dict[str, Any], text: str) -> None:
+    from .tone import mark_phrases, tone_words
+
+    t = doc["tone"]
+    if t is None:
+        click.echo("倾向：未判定（[tone] enabled = false）")
+        return
+    line = tone_words(t["label"], t["negative"])
+    if t["spans"]:
+        line += f"　依据：{mark_phrases(text, t['spans'])}".replace("\n", " / ")
+    click.echo(line)
+    if t["bonus"]:
+        click.echo(f"  负面概率不低于 0.9，得分另加 {t['bonus']} 分")
+
+
+def _print_tone_refusals(rs: Ruleset, title: str, body: str, tone: Any) -> None:
+    """The rules whose words matched but whose ``tone``/``min_negative`` did not."""
+    for r in rs.explain(title=title, body=body, tone=tone).of("tone"):
+        click.echo(f"  · {r.rule.id}（{show(r.rule.name)}）词语命中但未计入：{r.tone_reason}")
 
 
 def _print_evaluation(doc: dict[str, Any], title: str, body: str) -> None:
@@ -229,6 +267,7 @@ async def _apply(state: Invocation, since: Any, until: Any, now: Any) -> Any:
     from ..incidents.intake import Intake
     from ..rescore import Rescorer
     from ..rulekeeper import RuleKeeper
+    from ..score import ToneKeeper
 
     cfg = state.config
     with open_store(state, create=True) as store:
@@ -238,7 +277,8 @@ async def _apply(state: Invocation, since: Any, until: Any, now: Any) -> Any:
             raise ConfigError("没有可用的规则，无法重新评分：" + "；".join(keeper.problems[:3]),
                               file=str(cfg.rules.dir), hint="先用 yuqing rules check 修好规则")
         rescorer = Rescorer(store, Intake(cfg, store), Planner(cfg, store),
-                            alert_within=cfg.rules.rescore_alert_within)
+                            alert_within=cfg.rules.rescore_alert_within,
+                            tones=ToneKeeper.from_config(cfg))
         result = rescorer.rescore(ruleset, since=since, until=until, now=now)
         if result.alerts:
             deliverer = Deliverer(cfg, store, clock=lambda: now)

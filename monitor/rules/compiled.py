@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from monitor.models import TONE_NAMES
 from monitor.rules.condition import Node
 from monitor.rules.regex import Regex
 
-__all__ = ["CompiledRule", "Example", "Group"]
+__all__ = ["CompiledRule", "Example", "Group", "ToneLike"]
+
+
+class ToneLike(Protocol):
+    """An item's tone as rules read it (a ``monitor.tone.Tone`` or a ``ToneSignal``)."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def negative(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -65,9 +76,35 @@ class CompiledRule:
     positive: frozenset[int] = frozenset()   # groups not under ``not``: they explain a match
     examples: tuple[Example, ...] = field(default=())
     description: str = ""
+    tones: tuple[str, ...] = ()          # ``tone:``: matches only an item of these tones
+    min_negative: float | None = None    # ``min_negative:``: and only this negative or more
+
+    @property
+    def needs_tone(self) -> bool:
+        return bool(self.tones) or self.min_negative is not None
+
+    def tone_refusal(self, tone: ToneLike | None) -> str | None:
+        """Why the item's tone keeps this rule from matching (Chinese), or ``None``."""
+        if not self.needs_tone:
+            return None
+        want = "、".join(TONE_NAMES.get(t, t) for t in self.tones)
+        if tone is None:
+            return "本规则要求倾向" + (f"为{want}" if want else "") + "，但条目没有倾向（未启用倾向判定）"
+        if self.tones and tone.label not in self.tones:
+            return f"倾向为{TONE_NAMES.get(tone.label, tone.label)}，本规则只在倾向为{want}时命中"
+        if self.min_negative is not None and tone.negative < self.min_negative:
+            return (f"负面概率 {tone.negative:.2f} 低于本规则要求的 "
+                    f"{self.min_negative:.2f}（min_negative）")
+        return None
 
     def to_dict(self) -> dict[str, object]:
-        return {"id": self.id, "name": self.name, "category": self.category,
-                "level": self.level, "weight": self.weight, "file": self.file,
-                "line": self.line, "condition": self.condition_text,
-                "groups": {g.label: list(g.words) for g in self.groups}}
+        out: dict[str, object] = {
+            "id": self.id, "name": self.name, "category": self.category,
+            "level": self.level, "weight": self.weight, "file": self.file,
+            "line": self.line, "condition": self.condition_text,
+            "groups": {g.label: list(g.words) for g in self.groups}}
+        if self.tones:
+            out["tone"] = list(self.tones)
+        if self.min_negative is not None:
+            out["min_negative"] = self.min_negative
+        return out

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from monitor.rules.compiled import CompiledRule
+from monitor.rules.compiled import CompiledRule, ToneLike
 from monitor.rules.matcher import Found, Matcher, _Context
 from monitor.rules.scoring import Evaluation, RuleMatch, contribution
 
 __all__ = ["FORMULA", "Explanation", "GroupHit", "RuleExplanation", "explain"]
 
 FORMULA = ("每条命中的规则贡献其权重（命中词出现在标题中时乘以 1.25），单条贡献最多 100；"
-           "同一类别中贡献最大的一条全额计入，其余各条减半计入；各类别之和四舍五入即为得分，"
-           "最高 100。级别取命中规则中最高的一级。")
+           "同一类别中贡献最大的一条全额计入，其余各条减半计入；各类别之和四舍五入即为得分；"
+           "有规则命中且倾向为强烈负面（负面概率不低于 0.9）时再加 10 分；最高 100。"
+           "级别取命中规则中最高的一级。要求倾向的规则（tone、min_negative）只在条目倾向符合时命中。")
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,12 @@ class RuleExplanation:
     """One rule that had a hit: matched (with its share), excluded, or a near-miss."""
 
     rule: CompiledRule
-    outcome: str             # "matched", "excluded", "near"
+    outcome: str             # "matched", "excluded", "near", "tone" (words held, tone did not)
     groups: list[GroupHit] = field(default_factory=list)
     in_title: bool = False
     contribution: float = 0.0   # weight, × 1.25 for a title hit, at most 100
     counted: float = 0.0        # what reached the score (half when not the category's top)
+    tone_reason: str = ""       # outcome "tone": why the item's tone kept it from matching
 
     @property
     def hits(self) -> list[GroupHit]:
@@ -55,6 +57,7 @@ class RuleExplanation:
 class Explanation:
     evaluation: Evaluation
     rules: list[RuleExplanation]
+    tone: ToneLike | None = None
 
     def of(self, outcome: str) -> list[RuleExplanation]:
         return [r for r in self.rules if r.outcome == outcome]
@@ -79,9 +82,12 @@ def _group_words(matcher: Matcher, found: Found, gid: int) -> tuple[str, ...]:
     return tuple(words)
 
 
-def _outcome(matcher: Matcher, found: Found, r: int, negated: set[int]) -> str:
-    if r in found.rules:
+def _outcome(matcher: Matcher, found: Found, r: int, negated: set[int],
+             matched: list[int]) -> str:
+    if r in matched:
         return "matched"
+    if r in found.rules:
+        return "tone"
     without = found.present - negated
     if negated & found.present and matcher.conds[r](without, _Context(found.scans)):
         return "excluded"
@@ -98,8 +104,12 @@ def _counted(matches: list[RuleMatch]) -> dict[str, float]:
     return out
 
 
-def explain(matcher: Matcher, found: Found, ev: Evaluation) -> Explanation:
-    """The explanation of one match (``found``) and its evaluation ``ev``."""
+def explain(matcher: Matcher, found: Found, ev: Evaluation, *,
+            matched: list[int] | None = None, tone: ToneLike | None = None) -> Explanation:
+    """The explanation of one match (``found``) and its evaluation ``ev``; ``matched``
+    are the rules that matched once the tone was taken into account (``found.rules``
+    when not given)."""
+    matched = found.rules if matched is None else matched
     by_rule = {m.rule: m for m in ev.matches}
     counted = _counted(ev.matches)
     out: list[RuleExplanation] = []
@@ -111,12 +121,14 @@ def explain(matcher: Matcher, found: Found, ev: Evaluation) -> Explanation:
                   for i, g in enumerate(gids) if g in found.present]
         if not any(not g.exclusion for g in groups):
             continue                      # only an exclusion word: nothing near a match
-        one = RuleExplanation(rule, _outcome(matcher, found, r, negated), groups)
+        one = RuleExplanation(rule, _outcome(matcher, found, r, negated, matched), groups)
+        if one.outcome == "tone":
+            one.tone_reason = rule.tone_refusal(tone) or ""
         m = by_rule.get(rule.id)
         if m is not None:
             one.in_title, one.contribution = m.in_title, contribution(m)
             one.counted = counted[rule.id]
         out.append(one)
-    order = {"matched": 0, "excluded": 1, "near": 2}
+    order = {"matched": 0, "tone": 1, "excluded": 2, "near": 3}
     out.sort(key=lambda x: (order[x.outcome], -x.counted, x.rule.id))
-    return Explanation(ev, out)
+    return Explanation(ev, out, tone)

@@ -19,14 +19,14 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from yaml.nodes import SequenceNode
 
 from monitor.errors import RuleError, RuleProblem
 from monitor.normalize import is_interference, normalize
-from monitor.rules.compiled import CompiledRule, Example, Group
+from monitor.rules.compiled import CompiledRule, Example, Group, ToneLike
 from monitor.rules.condition import (
     KEYWORDS,
     MODIFIERS,
@@ -93,7 +93,8 @@ class _Rule:
             id=self.m.id, name=self.m.name or self.m.id, category=self.m.category,
             level=self.m.level, weight=self.m.weight, file=self.file, line=self.raw.line,
             groups=tuple(self.groups), condition=condition, condition_text=self.m.condition,
-            positive=positive, examples=self.examples(), description=self.m.description)
+            positive=positive, examples=self.examples(), description=self.m.description,
+            tones=tuple(dict.fromkeys(self.m.tone)), min_negative=self.m.min_negative)
 
     def define(self, key: str, words: list[str]) -> None:
         line = self.line("words", key, key=True)
@@ -332,12 +333,24 @@ def load_ruleset(path: str | Path) -> Ruleset:
     return load_ruleset_texts(files)
 
 
-def check_examples(ruleset: Ruleset) -> list[RuleProblem]:
-    """Run every rule's examples; one problem (at the example's line) per failure."""
+def check_examples(ruleset: Ruleset, tone: Callable[[str, str], ToneLike] | None = None
+                   ) -> list[RuleProblem]:
+    """Run every rule's examples; one problem (at the example's line) per failure.
+
+    ``tone(title, body)`` gives an example's tone (the CLI passes the tone model's): a rule
+    with ``tone:``/``min_negative:`` then matches an example only when its tone qualifies.
+    Without it, such a rule's examples are judged on their words, and a ``nomatch``
+    example its words do match is not reported (only its tone could tell)."""
     problems: list[RuleProblem] = []
     for rule in ruleset.rules:
         for ex in rule.examples:
             hit = ruleset.match_rule(rule.id, title=ex.title, body=ex.body)
+            if hit is not None and rule.needs_tone:
+                if tone is None:
+                    if not ex.expect:
+                        continue
+                elif rule.tone_refusal(tone(ex.title, ex.body)) is not None:
+                    hit = None
             if ex.expect and hit is None:
                 problems.append(RuleProblem(
                     rule.file, ex.line, f"示例应命中规则 {rule.id}，但没有命中：“{ex.text}”"))

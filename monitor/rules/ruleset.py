@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from monitor.normalize import Normalized, normalize
-from monitor.rules.compiled import CompiledRule
+from monitor.rules.compiled import CompiledRule, ToneLike
 from monitor.rules.matcher import FieldText, Matcher
 from monitor.rules.scoring import Evaluation, RuleMatch, Scorer
 
@@ -37,6 +37,7 @@ class Ruleset:
         self._matcher = Matcher(self.rules)
         self.word_count: int = self._matcher.word_count
         self._scorer = Scorer(self.rules)
+        self._tone_rules = frozenset(i for i, r in enumerate(self.rules) if r.needs_tone)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -61,28 +62,44 @@ class Ruleset:
             out.append((name, norm, cased))
         return out
 
-    def evaluate(self, title: str = "", body: str = "") -> Evaluation:
+    def evaluate(self, title: str = "", body: str = "", *,
+                 tone: ToneLike | None = None) -> Evaluation:
         """Score one item; spans are character offsets into ``title``/``body`` as given.
+        ``tone`` is the item's tone (label and ``negative`` probability, read by the tone
+        model elsewhere): rules with ``tone:``/``min_negative:`` match only when it
+        qualifies (never without one), and a strongly negative tone adds the tone bonus.
         Score and level are computed at once; the matches, and each match's spans, are
         built the first time they are read."""
         return self.evaluate_normalized(normalize(title) if title else None,
-                                        normalize(body) if body else None)
+                                        normalize(body) if body else None, tone=tone)
 
     def evaluate_normalized(self, title: Normalized | None = None,
-                            body: Normalized | None = None) -> Evaluation:
+                            body: Normalized | None = None, *,
+                            tone: ToneLike | None = None) -> Evaluation:
         """Like :meth:`evaluate` for texts already passed through ``normalize``."""
         found = self._matcher.match(self._fields(title, body))
-        return self._scorer.evaluate(found.rules, found.in_title, found)
+        ev = self._scorer.evaluate(self._tone_filter(found.rules, tone), found.in_title, found)
+        return ev.with_tone(tone.negative if tone is not None else None)
 
-    def explain(self, title: str = "", body: str = "") -> Explanation:
+    def _tone_filter(self, matched: list[int], tone: ToneLike | None) -> list[int]:
+        if not self._tone_rules or not self._tone_rules.intersection(matched):
+            return matched
+        return [r for r in matched if r not in self._tone_rules
+                or self.rules[r].tone_refusal(tone) is None]
+
+    def explain(self, title: str = "", body: str = "", *,
+                tone: ToneLike | None = None) -> Explanation:
         """:meth:`evaluate` with the reasons: each rule with a hit, the groups and words
-        that hit, exclusions, near-misses and each matched rule's share of the score."""
+        that hit, exclusions, near-misses, rules the tone kept from matching and each
+        matched rule's share of the score (and the tone bonus)."""
         from monitor.rules.explain import explain
 
         found = self._matcher.match(self._fields(normalize(title) if title else None,
                                                  normalize(body) if body else None))
-        return explain(self._matcher, found,
-                       self._scorer.evaluate(found.rules, found.in_title, found))
+        matched = self._tone_filter(found.rules, tone)
+        ev = self._scorer.evaluate(matched, found.in_title, found)
+        return explain(self._matcher, found, ev.with_tone(
+            tone.negative if tone is not None else None), matched=matched, tone=tone)
 
     def match_rule(self, rule_id: str, title: str = "", body: str = "") -> RuleMatch | None:
         """The match of one rule alone, or ``None`` (used by ``rules check``)."""

@@ -28,7 +28,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.errors import RuleProblem
-from monitor.models import LEVEL_NAMES, LEVELS, LevelCode
+from monitor.models import LEVEL_NAMES, LEVELS, TONE_NAMES, TONES, LevelCode, ToneCode
 
 __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "ExampleModel", "RawRule", "RuleModel", "line_of",
            "read_rule_file", "too_large"]
@@ -36,8 +36,8 @@ __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "ExampleModel", "RawRule", "RuleModel"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)    # libyaml when available
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 32           # a rule needs 5: list > rule > words > group > word list
-RULE_FIELDS = ("id", "name", "category", "level", "weight", "words", "condition", "examples",
-               "description")
+RULE_FIELDS = ("id", "name", "category", "level", "weight", "words", "condition", "tone",
+               "min_negative", "examples", "description")
 
 
 def _as_list(value: Any) -> Any:
@@ -93,6 +93,18 @@ def _as_level(value: Any) -> Any:
     return value
 
 
+_TONE_ALIASES = {name: code for code, name in TONE_NAMES.items()}
+
+
+def _as_tones(value: Any) -> Any:
+    """``tone: negative``, ``tone: 负面`` or a list of them."""
+    value = _as_list(value)
+    if isinstance(value, list):
+        return [_TONE_ALIASES.get(v.strip(), v.strip().lower()) if isinstance(v, str) else v
+                for v in value]
+    return value
+
+
 class RuleModel(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
     id: str = Field(min_length=1)
@@ -102,6 +114,8 @@ class RuleModel(BaseModel):
     weight: int = Field(default=0, ge=0, le=100)
     words: dict[str, Annotated[list[str], BeforeValidator(_as_list)]] = {}
     condition: str | None = None
+    tone: Annotated[list[ToneCode], BeforeValidator(_as_tones)] = []
+    min_negative: float | None = Field(default=None, ge=0, le=1)
     examples: ExamplesModel = ExamplesModel()
     description: str = ""
 
@@ -173,6 +187,11 @@ def _message(err: dict[str, Any]) -> str:
     if loc == ["level"]:
         return (f"级别 “{value}” 无效，应为 {'、'.join(LEVELS)} 之一"
                 f"（也可写中文：{'、'.join(LEVEL_NAMES.values())}）")
+    if loc[:1] == ["tone"]:
+        return (f"倾向 “{value}” 无效，应为 {'、'.join(TONES)} 之一"
+                f"（也可写中文：{'、'.join(TONE_NAMES.values())}），或它们的列表")
+    if loc == ["min_negative"]:
+        return f"min_negative 应为 0 到 1 之间的数（负面概率的下限），而不是 “{value}”"
     if loc == ["weight"] and kind in ("greater_than_equal", "less_than_equal"):
         return f"权重 {value} 超出范围，应为 0 到 100 之间的整数"
     if kind in ("int_type", "int_parsing", "int_from_float"):

@@ -8,7 +8,13 @@ Score (0-100) from the rules that matched one item:
    half (several rules of one category firing on one story are mostly one signal);
 3. ``score = min(100, round_half_up(sum over categories))``.
 
-``level`` is the highest level among the matched rules (``None`` if none matched).
+4. tone: when at least one rule matched and the item's tone is strongly negative
+   (``negative`` probability at least :data:`TONE_BONUS_AT`, 0.9), the score gains
+   :data:`TONE_BONUS` (10) points, still at most 100 (``Evaluation.tone_bonus``).
+
+``level`` is the highest level among the matched rules (``None`` if none matched); the
+tone does not change it by itself (a rule with ``tone: negative`` is how a negative
+mention reaches a level).
 
 Explanations are built only as far as they are read: the matcher decides which rules
 matched and whether each has a hit in the title (all that score, level and order need);
@@ -28,10 +34,12 @@ from typing import Any, Protocol
 from monitor.models import level_rank
 from monitor.rules.compiled import CompiledRule
 
-__all__ = ["TITLE_BONUS", "Evaluation", "RuleMatch", "Scorer", "Span", "contribution",
+__all__ = ["TITLE_BONUS", "TONE_BONUS", "TONE_BONUS_AT", "Evaluation", "RuleMatch", "Scorer", "Span", "contribution",
            "score_matches"]
 
 TITLE_BONUS = 1.25
+TONE_BONUS = 10          # points added for a strongly negative tone
+TONE_BONUS_AT = 0.9      # ... from this ``negative`` probability on
 _KEYS = ("rule", "category", "level", "name")
 _Info = tuple[str, str, str, str, int, int, bool]   # RuleMatch fields, rule index, in title
 
@@ -132,12 +140,13 @@ class Evaluation:
     """``score`` (0-100), ``level`` (``None`` if nothing matched) and ``matches``, most
     serious first; read-only. From an evaluation, ``matches`` is made on first access."""
 
-    __slots__ = ("_make", "_matches", "level", "score")
+    __slots__ = ("_make", "_matches", "level", "score", "tone_bonus")
 
     def __init__(self, score: int, level: str | None,
-                 matches: list[RuleMatch] | None = None) -> None:
+                 matches: list[RuleMatch] | None = None, tone_bonus: int = 0) -> None:
         self.score = score
         self.level = level
+        self.tone_bonus = tone_bonus     # points of ``score`` owed to a negative tone
         self._matches: list[RuleMatch] | None = [] if matches is None else matches
         self._make: Callable[[], list[RuleMatch]] | None = None
 
@@ -146,6 +155,21 @@ class Evaluation:
                   make: Callable[[], list[RuleMatch]]) -> Evaluation:
         ev = cls.__new__(cls)
         ev.score, ev.level, ev._matches, ev._make = score, level, None, make
+        ev.tone_bonus = 0
+        return ev
+
+    def with_tone(self, negative: float | None) -> Evaluation:
+        """This evaluation with the tone bonus applied (itself when there is none)."""
+        if negative is None or negative < TONE_BONUS_AT or self.level is None:
+            return self
+        bonus = min(TONE_BONUS, 100 - self.score)
+        if bonus <= 0:
+            return self
+        ev = Evaluation.__new__(Evaluation)
+        ev.score, ev.level, ev.tone_bonus = self.score + bonus, self.level, bonus
+        ev._matches, ev._make = self._matches, self._make
+        if ev._matches is None:
+            ev._make = lambda: self.matches
         return ev
 
     @property
@@ -175,8 +199,8 @@ class Evaluation:
         if other.__class__ is not self.__class__:
             return NotImplemented
         assert isinstance(other, Evaluation)
-        return (self.score, self.level, self.matches) == (other.score, other.level,
-                                                          other.matches)
+        return (self.score, self.level, self.tone_bonus, self.matches) == (
+            other.score, other.level, other.tone_bonus, other.matches)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -184,7 +208,7 @@ class Evaluation:
         return f"Evaluation(score={self.score!r}, level={self.level!r}, matches={self.matches!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Evaluation, (self.score, self.level, self.matches))
+        return (Evaluation, (self.score, self.level, self.matches, self.tone_bonus))
 
 
 def contribution(match: RuleMatch) -> float:

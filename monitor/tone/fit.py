@@ -52,6 +52,9 @@ def fit(
     w0 = prior[0].astype(np.float64) if prior is not None else np.zeros((k, d))
     b0 = prior[1].astype(np.float64) if prior is not None else np.zeros(k)
     s = weights / weights.sum()
+    # with a prior centre (retraining), the intercept is held to it as well: free, it
+    # absorbs the small training set's tone mix and shifts every text's tone
+    beta = alpha if prior is not None else 0.0
     mask = allowed.astype(np.float64)
     xt = x.T.tocsr()
 
@@ -66,7 +69,11 @@ def fit(
         diff = w - w0
         loss += 0.5 * alpha * float(np.vdot(diff, diff))
         gw = np.asarray(xt @ g).T + alpha * diff
-        return loss, np.concatenate([gw.ravel(), g.sum(axis=0)])
+        gb = g.sum(axis=0)
+        if beta:
+            loss += 0.5 * beta * float(np.dot(b - b0, b - b0))
+            gb = gb + beta * (b - b0)
+        return loss, np.concatenate([gw.ravel(), gb])
 
     start = np.concatenate([w0.ravel(), b0])
     result = scipy.optimize.minimize(
