@@ -33,6 +33,8 @@ WORK = HERE / "work"
 FEEDS = WORK / "feeds"          # made afresh from demo/make_feeds.py, dated before now
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
+from monitor.models import distinct_phrases  # noqa: E402
+
 from receivers import RobotReceiver, SmtpInbox  # noqa: E402  (the fake platforms)
 
 # the demo's own secrets, given to the daemon through its environment as in production
@@ -313,7 +315,7 @@ def show_local_mentions(config: Path, inbox: SmtpInbox) -> bool:
         tone = doc["tone"]
         hit = any(m["rule"] == "local-mention" for m in doc["stored"]["matches"])
         mailed = any(r["title"][:12] in t for t in subjects)
-        words = "".join(f"〖{p.replace(chr(10), ' ')}〗" for p in dict.fromkeys(tone["phrases"][:3])
+        words = "".join(f"〖{p}〗" for p in distinct_phrases(tone["phrases"])[:3]
                         ) if tone["label"] == "negative" else ""
         label = {"negative": "负面", "neutral": "中性", "positive": "正面"}.get(
             tone["label"], "未判定")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -38,6 +39,18 @@ class ToneSignal:
 
     label: str
     negative: float
+
+
+def distinct_phrases(texts: Iterable[str]) -> list[str]:
+    """Phrases as a person reads a list of them: whitespace collapsed, each once, none that
+    another listed phrase contains (the same words marked in the title and again in the
+    body, or 项目部讨薪 beside 项目部讨薪被), in order of first appearance."""
+    seen: list[str] = []
+    for text in texts:
+        text = " ".join(text.split())
+        if text and text not in seen:
+            seen.append(text)
+    return [t for t in seen if not any(t != o and t in o for o in seen)]
 
 
 def level_rank(level: str | None) -> int:

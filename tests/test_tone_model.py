@@ -298,3 +298,10 @@ def test_the_same_model_saves_to_the_same_bytes(tm: ToneModel, tmp_path: Path) -
     tm.save(tmp_path / "a.npz")
     tm.save(tmp_path / "b.npz")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
+def test_phrases_are_listed_once_and_not_inside_another() -> None:
+    from monitor.models import distinct_phrases
+
+    assert distinct_phrases(["项目部讨薪被", "项目部讨薪", "拖欠\n工资", "拖欠 工资", "被", " "]) == [
+        "项目部讨薪被", "拖欠 工资"]

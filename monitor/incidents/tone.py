@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..models import TONE_NAMES, TONES, Item
+from ..models import TONE_NAMES, TONES, Item, distinct_phrases
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -46,12 +46,7 @@ class ItemTone:
 
     def words(self) -> list[str]:
         """The phrases' text, each once, in order (for a line of prose)."""
-        out: list[str] = []
-        for _, _, text in self.phrases:
-            text = " ".join(text.split())
-            if text and text not in out:
-                out.append(text)
-        return out
+        return distinct_phrases(text for _, _, text in self.phrases)
 
     def as_json(self) -> dict[str, Any]:
         return {"label": self.label, "name": self.name,
@@ -130,7 +125,8 @@ def incident_tone(tones: Iterable[ItemTone]) -> IncidentTone:
                     key=lambda t: -(t.negative if t.negative is not None else 0.0))
     for t in ranked:
         if t.explained:
-            words += [w for w in t.words() if w not in words]
+            words += t.words()
+    words = distinct_phrases(words)
     probs = [t.negative for t in tones if t.negative is not None]
     return IncidentTone(counts, negative, words[:MAX_PHRASES], max(probs) if probs else None)
 

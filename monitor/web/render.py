@@ -26,6 +26,7 @@ from ..models import (
     TONE_NAMES,
     TONES,
     Item,
+    distinct_phrases,
 )
 from ..timefmt import for_people
 from .security import can, csrf_token
@@ -110,8 +111,7 @@ def tone_view(item: Item, correction: tuple[str, datetime] | None = None) -> Ton
     body: list[tuple[int, int, str]] = []
     phrases: list[str] = []
     for start, end, text in item.tone_phrases():
-        if text.strip() and text not in phrases:
-            phrases.append(text)
+        phrases.append(text)
         if start < cut:
             title.append((start, min(end, cut), cls))
         if end > cut + 1:
@@ -119,7 +119,7 @@ def tone_view(item: Item, correction: tuple[str, datetime] | None = None) -> Ton
     by, at = correction if correction and item.tone_corrected else (None, None)
     return ToneView(tone=item.effective_tone, model_tone=item.tone,
                     negative=item.tone_negative, corrected_by=by, corrected_at=at,
-                    phrases=tuple(phrases), title_marks=tuple(title), body_marks=tuple(body))
+                    phrases=tuple(distinct_phrases(phrases)), title_marks=tuple(title), body_marks=tuple(body))
 
 
 env.filters.update({
