@@ -328,8 +328,8 @@ def show_local_mentions(config: Path, inbox: SmtpInbox) -> bool:
             mark = "✗ 命中" if hit else "不告警"
         if hit != (tone["label"] == "negative"):
             wrong.append(r["title"])
-        prob = "" if tone["negative"] is None else f" {tone['negative']:.2f}"
-        print(f"  · [{label}{prob}] {mark}  {r['title']}  {words}")
+        prob = " —" if tone["negative"] is None else f" {tone['negative']:.2f}"
+        print(f"  · [{label}，负面概率{prob}] {mark}  {r['title']}  {words}")
     return bool(negative) and bool(quiet) and bool(alerted) and not wrong
 
 
@@ -387,6 +387,15 @@ def show_alerts(config: Path, robots: RobotReceiver, inbox: SmtpInbox) -> bool:
         line = _robot_title(r.platform, r.body)
         if any(t[:10] in line for t in titles):
             print(f"  → {names[r.platform]}：{line}")
+    # every incident alert (mail or robot) says its tone and the phrases behind it
+    bodies = [m.text or "" for m in inbox.messages] + [
+        json.dumps(r.body, ensure_ascii=False) for r in received]
+    alerts = [b for b in bodies if "首次发现" in b]
+    toned = [b for b in alerts if "倾向：" in b.replace("**", "")]  # markdown bolds the label
+    print(f"\n== 告警写明倾向：{len(toned)} / {len(alerts)} 条事件告警写明了倾向和依据 ==")
+    for b in toned[:1]:
+        line = next(ln for ln in b.replace("\\n", "\n").splitlines() if "倾向" in ln)
+        print(f"  例：{line.strip()}")
     rejected = robots.rejected()
     print(f"\n接收端拒收 {len(rejected)} 条（签名错误、格式不符或超长都会被拒收）")
     for r in rejected:
@@ -404,7 +413,7 @@ def show_alerts(config: Path, robots: RobotReceiver, inbox: SmtpInbox) -> bool:
         print(f"\n认领事件 #{first['id']}：{(r.stdout or r.stderr).strip()}")
     print("\n== 发件箱（最近 10 条） ==")
     print(yuqing("alerts", "list", "--limit", "10", config=config).stdout.rstrip())
-    return bool(spread) and bool(escalated) and not rejected
+    return bool(spread) and bool(escalated) and not rejected and len(toned) == len(alerts)
 
 
 # What the staff did about some incidents (by category): the outcome and the handling note

@@ -21,6 +21,7 @@ from ..models import (
     INCIDENT_STATUS_NAMES,
     LEVEL_NAMES,
     OUTCOMES,
+    distinct_phrases,
     incident_json,
 )
 from ..terminal import show
@@ -247,7 +248,7 @@ def _tone_line(tone: dict[str, Any]) -> str:
                                   if model and model != tone["label"] else ""))
     line = f"倾向：{tone['name']}" + (f"（{'，'.join(bits)}）" if bits else "")
     if _explained(tone):
-        words = list(dict.fromkeys(" ".join(p["text"].split()) for p in tone["phrases"]))
+        words = distinct_phrases(p["text"] for p in tone["phrases"])
         line += "  依据：" + "".join(f"〖{show(w)}〗" for w in words if w)
     return line
 
