@@ -5,7 +5,6 @@ in tests/test_stats.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -165,36 +164,9 @@ INCIDENT_ITEMS = {1: ["甲一", "甲二"], 2: ["甲三"], 3: ["甲四"], 4: ["�
 ITEM_CATEGORIES = {"甲一": ["安全生产"], "甲三": ["安全生产", "欠薪讨薪"], "乙一": ["环境扰民"]}
 
 
-@dataclass
-class _Span:
-    field: str
-    start: int
-    end: int
-    text: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "start": self.start, "end": self.end, "text": self.text}
-
-
-@dataclass
-class _Match:
-    rule: str
-    name: str
-    category: str
-    level: str
-    weight: int
-    spans: list[_Span]
-
-
-@dataclass
-class _Evaluation:
-    score: int
-    level: str | None
-    matches: list[_Match] = field(default_factory=list)
-
-
 def seed_tones(db: Path) -> None:
     """Tones, corrections, incident items and rule categories on the seeded items."""
+    from monitor.rules.scoring import Evaluation, RuleMatch, Span
     from monitor.tone import Tone
 
     with Store(db) as store:
@@ -215,7 +187,7 @@ def seed_tones(db: Path) -> None:
                                         seen_at=datetime.fromisoformat(row["t"]), now=NOW,
                                         keys=[], signature="s")
         for title, cats in ITEM_CATEGORIES.items():
-            ev = _Evaluation(10, "blue", [_Match(f"seed-{n}", f"种子{n}", c, "blue", 10,
-                                                 [_Span("title", 0, 2, title)])
-                                          for n, c in enumerate(cats)])
+            ev = Evaluation(10, "blue", [RuleMatch(f"seed-{n}", c, "blue", f"种子{n}", 10,
+                                                   [Span("title", 0, 2, title)])
+                                         for n, c in enumerate(cats)])
             store.save_evaluation(items[title]["id"], ev, version="seed", now=NOW)

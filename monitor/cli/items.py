@@ -183,29 +183,15 @@ def items_tone(state: Invocation, item_id: int, tone_arg: str, by: str | None) -
 
 
 async def _rescore_one(state: Invocation, item_id: int, now: Any) -> Any:
-    from ..alerts.deliver import Deliverer
-    from ..alerts.plan import Planner
-    from ..incidents.intake import Intake
-    from ..rescore import Rescorer
     from ..rulekeeper import RuleKeeper
-    from ..score import ToneKeeper
+    from .rules import rescore_and_send
 
-    cfg = state.config
     with open_store(state) as store:
-        ruleset = RuleKeeper(cfg.rules.dir, store).load(now=now)
+        ruleset = RuleKeeper(state.config.rules.dir, store).load(now=now)
         if ruleset is None:
             return None
-        rescorer = Rescorer(store, Intake(cfg, store), Planner(cfg, store),
-                            alert_within=cfg.rules.rescore_alert_within,
-                            tones=ToneKeeper.from_config(cfg))
-        result = rescorer.rescore_ids(ruleset, [item_id], now=now)
-        if result.alerts:
-            deliverer = Deliverer(cfg, store, clock=lambda: now)
-            try:
-                await deliverer.deliver_due()
-            finally:
-                await deliverer.aclose()
-    return result
+        return await rescore_and_send(state, store, now,
+                                      lambda r: r.rescore_ids(ruleset, [item_id], now=now))
 
 
 def _already_deleted(store: Store, item_id: int) -> str:

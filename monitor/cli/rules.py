@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -259,15 +260,34 @@ def _hours(seconds: float) -> str:
     return describe_duration(seconds)
 
 
-async def _apply(state: Invocation, since: Any, until: Any, now: Any) -> Any:
-    """Re-score with the rules in force (recorded as a version, as the daemon does), then
-    send the alerts it planned."""
+async def rescore_and_send(state: Invocation, store: Any, now: Any,
+                           run: Callable[[Any], Any]) -> Any:
+    """``run(rescorer)`` with the rescorer the daemon would use (intake, planner, tone
+    model), then send at once the alerts it planned; returns what ``run`` returned."""
     from ..alerts.deliver import Deliverer
     from ..alerts.plan import Planner
     from ..incidents.intake import Intake
     from ..rescore import Rescorer
-    from ..rulekeeper import RuleKeeper
     from ..score import ToneKeeper
+
+    cfg = state.config
+    rescorer = Rescorer(store, Intake(cfg, store), Planner(cfg, store),
+                        alert_within=cfg.rules.rescore_alert_within,
+                        tones=ToneKeeper.from_config(cfg))
+    result = run(rescorer)
+    if result.alerts:
+        deliverer = Deliverer(cfg, store, clock=lambda: now)
+        try:
+            await deliverer.deliver_due()
+        finally:
+            await deliverer.aclose()
+    return result
+
+
+async def _apply(state: Invocation, since: Any, until: Any, now: Any) -> Any:
+    """Re-score with the rules in force (recorded as a version, as the daemon does), then
+    send the alerts it planned."""
+    from ..rulekeeper import RuleKeeper
 
     cfg = state.config
     with open_store(state, create=True) as store:
@@ -276,14 +296,5 @@ async def _apply(state: Invocation, since: Any, until: Any, now: Any) -> Any:
         if ruleset is None:
             raise ConfigError("没有可用的规则，无法重新评分：" + "；".join(keeper.problems[:3]),
                               file=str(cfg.rules.dir), hint="先用 yuqing rules check 修好规则")
-        rescorer = Rescorer(store, Intake(cfg, store), Planner(cfg, store),
-                            alert_within=cfg.rules.rescore_alert_within,
-                            tones=ToneKeeper.from_config(cfg))
-        result = rescorer.rescore(ruleset, since=since, until=until, now=now)
-        if result.alerts:
-            deliverer = Deliverer(cfg, store, clock=lambda: now)
-            try:
-                await deliverer.deliver_due()
-            finally:
-                await deliverer.aclose()
-    return result
+        return await rescore_and_send(state, store, now, lambda r: r.rescore(
+            ruleset, since=since, until=until, now=now))
