@@ -305,3 +305,10 @@ def test_phrases_are_listed_once_and_not_inside_another() -> None:
 
     assert distinct_phrases(["项目部讨薪被", "项目部讨薪", "拖欠\n工资", "拖欠 工资", "被", " "]) == [
         "项目部讨薪被", "拖欠 工资"]
+
+
+def test_the_committed_model_card_is_what_the_shipped_model_says(tm: ToneModel) -> None:
+    from monitor.tone.bundle import card_text
+
+    card = (Path(monitor.tone.__file__).parent / "MODEL.md").read_text(encoding="utf-8")
+    assert card == card_text(tm.card)

@@ -52,6 +52,20 @@ def labelling_stats() -> dict[str, object]:
             "positive": final["positive"]}
 
 
+def goal_lines(card: dict[str, Any]) -> dict[str, str]:
+    """Each goal of the issue, the figure reached and whether it is met."""
+    goals = {}
+    for source, what, goal, words in GOALS:
+        got = figure(card["figures"], source, what)
+        goals[words] = f"目标 ≥ {goal:.2f}，实得 {got:.3f}（{'达到' if got >= goal else '未达到'}）"
+    return goals
+
+
+def card_text(card: dict[str, Any]) -> str:
+    """MODEL.md for a model's card (the same from a fresh build or from the shipped file)."""
+    return cardmod.render(card, goals=goal_lines(card), labelling=labelling_stats())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="重建随包发布的情感倾向模型及其模型卡")
     parser.add_argument("--data", type=Path, required=True, help="公开数据集所在目录")
@@ -64,12 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     model.save(args.out)
-    goals = {}
-    for source, what, goal, words in GOALS:
-        got = figure(card["figures"], source, what)
-        goals[words] = f"目标 ≥ {goal:.2f}，实得 {got:.3f}（{'达到' if got >= goal else '未达到'}）"
-    text = cardmod.render(card, goals=goals, labelling=labelling_stats())
-    args.card.write_text(text, encoding="utf-8")
+    goals = goal_lines(card)
+    args.card.write_text(card_text(card), encoding="utf-8")
     for words, line in goals.items():
         print(f"{words}：{line}")
     print(f"已写出 {args.out}（版本 {card['version']}）与 {args.card}")

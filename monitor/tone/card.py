@@ -17,6 +17,12 @@ _WHAT = {
 }
 
 
+def _ordered(names: dict[str, Any]) -> list[str]:
+    """The data sets in the card's order (a model file keeps its card's keys sorted)."""
+    order = [d.name for d in corpus.PUBLIC] + [corpus.OWN.name]
+    return sorted(names, key=lambda n: order.index(n) if n in order else len(order))
+
+
 def _f(v: float) -> str:
     return f"{v:.3f}"
 
@@ -43,7 +49,7 @@ def render(card: dict[str, Any], *, goals: dict[str, str], labelling: dict[str, 
         "- 解释：每个字符元组对所判倾向的贡献（权重 × 特征值，减去它对其他倾向的平均拉力），"
         "取最强者在原文中的位置，相邻、重叠者合并为短语，再按 jieba 分词扩到整词、去掉两端标点（`t.spans`）。",
         "- 来源权重（各来源在训练信号中所占份额，与条数无关）："
-        + "，".join(f"{k} {v:g}" for k, v in card["recipe"]["mass"].items())
+        + "，".join(f"{k} {card['recipe']['mass'][k]:g}" for k in _ordered(card["recipe"]["mass"]))
         + "；倾向权重：" + "，".join(f"{TONE_NAMES[k]} {v:g}"
                                      for k, v in card["recipe"]["tone_weight"].items()) + "。",
         "",
@@ -57,7 +63,8 @@ def render(card: dict[str, Any], *, goals: dict[str, str], labelling: dict[str, 
         "|---|---|---|---|---|---|",
     ]
     files = {d.name: d.file for d in corpus.PUBLIC} | {"headlines": "headlines.tsv"}
-    for name, size in card["sizes"].items():
+    for name in _ordered(card["sizes"]):
+        size = card["sizes"][name]
         f = files[name]
         lines.append(f"| {_WHAT.get(name, name)} | `{f}` | `{card['data'][f][:16]}…` | "
                      f"{size.get('train', 0)} | {size.get('dev', 0)} | {size.get('test', 0)} |")
@@ -81,7 +88,8 @@ def render(card: dict[str, Any], *, goals: dict[str, str], labelling: dict[str, 
         "| 数据集 | 条数 | 准确率 | 负面/非负面准确率 | 宏平均 F1 | 负面精确率 | 负面召回率 |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, s in fig.items():
+    for name in _ordered(fig):
+        s = fig[name]
         neg = s["per_tone"]["negative"]
         three = name in ("smp_usual", "smp_virus", "smp_virus_eval", "headlines")
         lines.append(
