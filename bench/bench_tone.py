@@ -8,7 +8,8 @@ Measured in the same run, on one core (BLAS threads pinned to 1), over the same 
 - ``tone_many`` (ours: features, calibrated probabilities and the explaining phrases,
   widened to words) against the bare baseline on the same model: the TF-IDF rows built in
   one ``vectorise`` call and one sparse matrix product with softmax, no explanation;
-- held-out accuracy figures are in ``monitor/tone/MODEL.md`` (``make train-tone``).
+- the held-out figures of the model card, measured again on the test splits when the public
+  sets are at ``../shared/data/tone`` (or ``TONE_DATA``), else read from the model's card.
 
 Texts: the shipped headlines, each followed by the opening of a body made from other
 headlines (so about 120 characters, the length an item's title and first lines have).
@@ -31,8 +32,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
+
+if TYPE_CHECKING:
+    from monitor.tone import ToneModel
 sys.path.insert(0, str(ROOT))
 
 LOAD = """
@@ -113,7 +118,32 @@ def main() -> int:
           f"imports) (target < 500 ms){mark}")
     mark = "" if rss < 100 else "  未达标 / below target"
     print(f"RESULT memory added by the model {rss:.0f} MB (target < 100 MB){mark}")
+    held_out(model)
     return 0
+
+
+def held_out(model: ToneModel) -> None:
+    """The issue's accuracy goals on held-out data never trained on."""
+    from monitor.tone import corpus
+    from monitor.tone.bundle import GOALS, figure
+    from monitor.tone.train import measure
+
+    data = Path(os.environ.get("TONE_DATA") or ROOT.parent / "shared" / "data" / "tone")
+    if data.is_dir():
+        public, _ = corpus.load_public(data)
+        examples = public + corpus.load_headlines()
+        figures = {src: measure(model, [e for e in examples
+                                        if e.split == "test" and e.source == src]).as_dict()
+                   for src in {g[0] for g in GOALS}}
+        where = f"measured now on the test splits ({data})"
+    else:
+        figures = model.card["figures"]
+        where = "from the model card (public sets not found)"
+    print(f"held-out figures, {where}:")
+    for source, what, goal, words in GOALS:
+        got = figure(figures, source, what)
+        mark = "" if got >= goal else "  未达标 / below target"
+        print(f"RESULT {source} {what} {got:.3f} (target >= {goal:.2f}; {words}){mark}")
 
 
 if __name__ == "__main__":
