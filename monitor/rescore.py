@@ -100,7 +100,8 @@ class Rescorer:
         changes = []
         evaluations = {}
         untoned = [r for r in rows if r.tone is None]
-        read = self.tones.tones([tone_text(r.title, r.body) for r in untoned]) \
+        read = self.tones.tones([tone_text(r.title, r.body) for r in untoned],
+                                cut=ruleset.cut) \
             if self.tones is not None and untoned else None
         new_tones: dict[int, Tone] = {}
         if read is not None:

@@ -86,12 +86,14 @@ class ToneKeeper:
     def model(self) -> ToneModel | None:
         return self.refresh()
 
-    def tones(self, texts: Sequence[str]) -> tuple[list[Tone], str] | None:
-        """The tones of ``texts`` and the model's version (``None`` when tone is off)."""
+    def tones(self, texts: Sequence[str], cut: Callable[[str], list[str]] | None = None
+              ) -> tuple[list[Tone], str] | None:
+        """The tones of ``texts`` and the model's version (``None`` when tone is off);
+        ``cut`` is the ruleset's word segmentation, shared for the phrases."""
         model = self.refresh()
         if model is None:
             return None
-        return model.tone_many(list(texts)), model.version
+        return model.tone_many(list(texts), cut=cut), model.version
 
 
 def signal_of(item: Item, tone: Tone | None) -> ToneSignal | None:
@@ -116,7 +118,7 @@ class Scorer:
             return 0
         found = self.store.get_items(item_ids)
         items = [found[i] for i in item_ids if i in found]
-        read = self.tones.tones([tone_text(i.title, i.body) for i in items]) \
+        read = self.tones.tones([tone_text(i.title, i.body) for i in items], cut=rs.cut) \
             if self.tones is not None and items else None
         tones: list[Tone | None] = list(read[0]) if read else [None] * len(items)
         results = [(item.id, tone, rs.evaluate(title=item.title, body=item.body,

@@ -45,6 +45,10 @@ class Ruleset:
     def __repr__(self) -> str:
         return f"<Ruleset {self.version}: {len(self.rules)} rules, {self.word_count} words>"
 
+    def cut(self, text: str) -> list[str]:
+        """The words of ``text`` by the rules' own jieba tokenizer (see ``segment.py``)."""
+        return self._matcher.boundaries.cut(text)
+
     @property
     def categories(self) -> list[str]:
         return list(dict.fromkeys(r.category for r in self.rules))

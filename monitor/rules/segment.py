@@ -54,6 +54,12 @@ class WordBoundaries:
         return set(itertools.accumulate(map(len, self._tokenizer().cut(text, False)),
                                         initial=0))
 
+    def cut(self, text: str) -> list[str]:
+        """jieba's words of ``text`` (this ruleset's tokenizer: shared with the tone model's
+        phrases, so one process keeps one dictionary)."""
+        words: list[str] = self._tokenizer().cut(text, False)
+        return words
+
     def segment(self, text: str) -> list[str]:
         """The words of ``text`` (for tests and explanations)."""
         cuts = sorted(self.cuts(text))

@@ -14,6 +14,7 @@ import bisect
 import itertools
 import threading
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -73,13 +74,25 @@ def _is_mark(ch: str) -> bool:
     return ch.isspace() or unicodedata.category(ch)[0] in "PSZ"
 
 
-def readable(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
-    """Spans widened to jieba word boundaries and trimmed of punctuation and spaces."""
+def default_cut(text: str) -> list[str]:
+    """jieba's words of ``text`` (HMM off, as the rules segment)."""
+    words: list[str] = _tokenizer().cut(text, False)
+    return words
+
+
+Cut = Callable[[str], list[str]]
+
+
+def readable(text: str, spans: tuple[tuple[int, int], ...],
+             cut: Cut | None = None) -> tuple[tuple[int, int], ...]:
+    """Spans widened to word boundaries (``cut``: a jieba tokenizer's words; the rules'
+    own when the score stage passes it, so the process holds one dictionary) and trimmed
+    of punctuation and spaces."""
+    cut = cut or default_cut
     out: list[tuple[int, int]] = []
     for start, end in spans:
         lo, hi = max(0, start - WINDOW), min(len(text), end + WINDOW)
-        cuts = list(itertools.accumulate(map(len, _tokenizer().cut(text[lo:hi], False)),
-                                         initial=lo))
+        cuts = list(itertools.accumulate(map(len, cut(text[lo:hi])), initial=lo))
         start = cuts[bisect.bisect_right(cuts, start) - 1]
         end = cuts[bisect.bisect_left(cuts, end)]
         while start < end and _is_mark(text[start]):

@@ -61,12 +61,6 @@ class ToneModel:
     card: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # where it was loaded from, for messages
 
-    def __post_init__(self) -> None:
-        # how much more each feature pulls towards a tone than towards the others on average
-        k = self.weights.shape[1]
-        total = self.weights.sum(axis=1, keepdims=True)
-        self._pull = (self.weights - (total - self.weights) / (k - 1)) / self.temperature
-
     @property
     def version(self) -> str:
         return str(self.card.get("version", "?"))
@@ -74,10 +68,13 @@ class ToneModel:
     def tone(self, text: str) -> Tone:
         return self.tone_many([text])[0]
 
-    def tone_many(self, texts: Sequence[str], batch: int = 512) -> list[Tone]:
+    def tone_many(self, texts: Sequence[str], batch: int = 512,
+                  cut: explain.Cut | None = None) -> list[Tone]:
+        """The tones of ``texts`` in order; ``cut`` segments words for the phrases (the
+        rules' tokenizer, so a process holds one jieba dictionary; default its own)."""
         out: list[Tone] = []
         for i in range(0, len(texts), batch):
-            out.extend(self._batch(texts[i:i + batch]))
+            out.extend(self._batch(texts[i:i + batch], cut))
         return out
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
@@ -85,13 +82,13 @@ class ToneModel:
         x = features.vectorise(texts, self.keys, self.idf)
         return _softmax((np.asarray(x @ self.weights) + self.intercept) / self.temperature)
 
-    def _batch(self, texts: Sequence[str]) -> list[Tone]:
+    def _batch(self, texts: Sequence[str], cut: explain.Cut | None) -> list[Tone]:
         """Several texts at once: one vocabulary search for all their n-grams (sorted, so
         the search walks the vocabulary forward), then each text's row and phrases."""
         grams = [features.ngram_keys(features.codepoints(t)) for t in texts]
         sizes = np.array([len(g[0]) for g in grams])
         if sizes.sum() == 0:
-            return [self._tone_of(np.zeros(0, dtype=np.int64), t, g)
+            return [self._tone_of(np.zeros(0, dtype=np.int64), t, g, cut)
                     for t, g in zip(texts, grams, strict=True)]
         allkeys = np.concatenate([g[0] for g in grams])
         distinct, which = np.unique(allkeys, return_inverse=True)
@@ -101,11 +98,12 @@ class ToneModel:
         found = self.keys[pos] == distinct
         col = np.where(found, pos, -1)[which]  # per occurrence: its feature, or -1
         bounds = np.concatenate([[0], np.cumsum(sizes)])
-        return [self._tone_of(col[bounds[i]:bounds[i + 1]], texts[i], grams[i])
+        return [self._tone_of(col[bounds[i]:bounds[i + 1]], texts[i], grams[i], cut)
                 for i in range(len(texts))]
 
     def _tone_of(self, occ_cols: np.ndarray, text: str,
-                 grams: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Tone:
+                 grams: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 cut: explain.Cut | None) -> Tone:
         _, starts, lengths = grams
         hit = occ_cols >= 0
         occ = occ_cols[hit].astype(np.int64)
@@ -120,10 +118,13 @@ class ToneModel:
         total = sum(e)
         p = [v / total for v in e]
         best = p.index(max(p))
-        contrib = (values * self._pull[cols, best])[inverse]
+        # how much more each feature pulls towards the tone than towards the others
+        w = self.weights[cols]
+        pull = (w[:, best] - (w.sum(axis=1) - w[:, best]) / (w.shape[1] - 1)) / self.temperature
+        contrib = (values * pull)[inverse]
         spans = explain.spans_for(contrib, starts[hit], lengths[hit])
         if spans:
-            spans = explain.readable(text[: features.MAX_CHARS], spans)
+            spans = explain.readable(text[: features.MAX_CHARS], spans, cut)
         return Tone(TONES[best], float(p[0]), float(p[1]), float(p[2]), spans)
 
     def save(self, path: Path) -> None:
