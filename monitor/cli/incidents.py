@@ -29,7 +29,7 @@ from ..timefmt import for_people
 from .app import Invocation, emit_json, main, open_store, parse_when, pass_invocation
 from .export import check_export, export_options, write_ledger
 from .options import JSON_OPTION, SINCE_OPTION
-from .render import echo_more
+from .render import echo_more, highlight
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -224,15 +224,9 @@ def _marked_title(e: dict[str, Any]) -> str:
     """The item's title, the tone's phrases in it marked 〖…〗 (each piece shown safely)."""
     title = e["title"] or ""
     tone = e["tone"]
-    cuts = sorted((p["start"], min(p["end"], len(title))) for p in tone["phrases"]
-                  if p["start"] < len(title)) if tone and _explained(tone) else []
-    out, pos = [], 0
-    for a, b in cuts:
-        if a < pos or b <= a:
-            continue
-        out += [show(title[pos:a]), "〖", show(title[a:b]), "〗"]
-        pos = b
-    return "".join([*out, show(title[pos:])])
+    spans = [{"start": p["start"], "end": min(p["end"], len(title))} for p in tone["phrases"]
+             if p["start"] < len(title)] if tone and _explained(tone) else []
+    return highlight(title, spans, color=False)
 
 
 def _tone_line(tone: dict[str, Any]) -> str:

@@ -422,7 +422,7 @@ def _tone_json(item: Item, fixes: list[Any]) -> dict[str, Any]:
 
 def _print_tone(item: Item, fixes: list[Any]) -> None:
     from ..models import TONE_NAMES
-    from .tone import mark_phrases, tone_words
+    from .tone import tone_words
 
     if item.tone is None and not item.tone_corrected:
         click.echo("倾向：未判定")
@@ -436,9 +436,9 @@ def _print_tone(item: Item, fixes: list[Any]) -> None:
     else:
         click.echo(tone_words(item.tone, item.tone_negative)
                    + (f"（模型 {item.tone_model}）" if item.tone_model else ""))
-    spans = [(a, b) for a, b, _p in item.tone_phrases()]
+    spans = [{"start": a, "end": b} for a, b, _p in item.tone_phrases()]
     if spans:
-        click.echo("倾向依据：" + mark_phrases(item.tone_text(), spans).replace("\n", " / "))
+        click.echo("倾向依据：" + highlight(item.tone_text(), spans, color=False).replace("\n", " / "))
 
 
 def _print_item(item: Item) -> None:

@@ -109,7 +109,8 @@ def rules_test(state: Invocation, title: str, body: str, file_: Any, rules_dir: 
 
 
 def _print_tone(doc: dict[str, Any], text: str) -> None:
-    from .tone import mark_phrases, tone_words
+    from .render import highlight
+    from .tone import tone_words
 
     t = doc["tone"]
     if t is None:
@@ -117,7 +118,7 @@ def _print_tone(doc: dict[str, Any], text: str) -> None:
         return
     line = tone_words(t["label"], t["negative"])
     if t["spans"]:
-        line += f"　依据：{mark_phrases(text, t['spans'])}".replace("\n", " / ")
+        line += f"　依据：{highlight(text, [{'start': a, 'end': b} for a, b in t['spans']], color=False)}".replace("\n", " / ")
     click.echo(line)
     if t["bonus"]:
         click.echo(f"  负面概率不低于 0.9，得分另加 {t['bonus']} 分")

@@ -1,11 +1,10 @@
 """``yuqing tone ...``: the tone model in use, its retraining with the staff's corrections
 (``tone train``) and its figures on a labelled file (``tone eval``); and the helpers that
-show a tone wherever one is shown (``倾向：负面（0.93）`` and phrases as 〖…〗)."""
+show a tone's words (``倾向：负面（0.93）``; phrases are marked by ``render.highlight``)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +12,6 @@ import click
 
 from ..errors import ConfigError, ToneError
 from ..models import TONE_NAMES
-from ..terminal import show
 from .app import Invocation, cli_actor, emit_json, main, open_store, pass_invocation
 from .i18n import ChineseGroup
 from .options import JSON_OPTION
@@ -23,9 +21,6 @@ if TYPE_CHECKING:
     from ..tone.evaluate import Scores
     from ..tone.train import RetrainResult
 
-OPEN, CLOSE = "〖", "〗"
-
-
 def tone_words(label: str | None, negative: float | None) -> str:
     """``倾向：负面（0.93）`` (the ``negative`` probability), or ``倾向：未判定``."""
     if not label:
@@ -33,28 +28,6 @@ def tone_words(label: str | None, negative: float | None) -> str:
     prob = f"（负面概率 {negative:.2f}）" if negative is not None and label != "negative" \
         else (f"（{negative:.2f}）" if negative is not None else "")
     return f"倾向：{TONE_NAMES.get(label, label)}{prob}"
-
-
-def mark_phrases(text: str, spans: Sequence[Sequence[int]]) -> str:
-    """``text`` with every phrase behind the tone set in 〖…〗 (overlaps merged)."""
-    merged: list[list[int]] = []
-    for a, b in sorted((int(s[0]), int(s[1])) for s in spans):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    out, at = [], 0
-    for a, b in merged:
-        out += [show(text[at:a]), OPEN, show(text[a:b]), CLOSE]
-        at = b
-    out.append(show(text[at:]))
-    return "".join(out)
-
-
-def phrases_words(text: str, spans: Sequence[Sequence[int]]) -> str:
-    """The phrases alone: ``〖太失望了〗〖没人管〗`` (``—`` when there are none)."""
-    words = dict.fromkeys(show(text[int(s[0]):int(s[1])]) for s in spans)
-    return "".join(f"{OPEN}{w}{CLOSE}" for w in words) or "—"
 
 
 def model_for(state: Invocation) -> ToneModel | None:
